@@ -1,0 +1,31 @@
+from odoo import api, fields, models
+
+
+class DiscussChannel(models.Model):
+    _inherit = "discuss.channel"
+
+    livechat_lang_id = fields.Many2one(
+        "res.lang", "Visitor Language", index="btree_not_null", readonly=True,
+        help="Language detected for the visitor when the session started.",
+    )
+    livechat_expertise_ids = fields.Many2many(
+        "im_livechat.expertise",
+        "discuss_channel_im_livechat_expertise_rel",
+        "discuss_channel_id",
+        "im_livechat_expertise_id",
+        string="Expertises",
+        help="Subjects the visitor asked for, e.g. through a chatbot answer.",
+    )
+    livechat_routing_reason = fields.Char(
+        "Routing Reason",
+        readonly=True,
+        groups="im_livechat.im_livechat_group_manager",
+        help="Why this operator got the session.",
+    )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        channels = super().create(vals_list)
+        livechats = channels.filtered(lambda c: c.channel_type == "livechat" and c.livechat_channel_id)
+        livechats.livechat_operator_id.user_ids._mark_livechat_assignment()
+        return channels

@@ -1,0 +1,82 @@
+from random import randint
+
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+
+class ImLivechatExpertise(models.Model):
+    """A subject an operator knows; visitors and chatbot steps ask for it."""
+
+    _name = "im_livechat.expertise"
+    _description = "Live Chat Expertise"
+    _order = "name, id"
+
+    def _default_color(self):
+        return randint(1, 11)
+
+    name = fields.Char(required=True, translate=True)
+    active = fields.Boolean(default=True)
+    color = fields.Integer(default=_default_color)
+    user_ids = fields.Many2many(
+        "res.users",
+        "im_livechat_expertise_res_users_rel",
+        "expertise_id",
+        "user_id",
+        string="Operators",
+        domain=[("share", "=", False)],
+        help="Live chat operators who know this subject.",
+    )
+    user_count = fields.Integer("Number of Operators", compute="_compute_user_count")
+
+    @api.depends("user_ids")
+    def _compute_user_count(self):
+        for expertise in self:
+            expertise.user_count = len(expertise.user_ids)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._strip_name(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._strip_name(vals)
+        return super().write(vals)
+
+    @api.model
+    def _strip_name(self, vals):
+        """Surrounding spaces are never meant: store the name without them."""
+        if isinstance(vals.get("name"), str):
+            vals["name"] = vals["name"].strip()
+
+    @api.constrains("name")
+    def _check_name_unique(self):
+        """Names are unique ignoring case and surrounding spaces, in every
+        language they are translated to, archived expertises included."""
+        self.flush_model(["name"])
+        for expertise in self:
+            if not (expertise.name or "").strip():
+                raise ValidationError(_("An expertise needs a name."))
+        self.env.cr.execute(
+            """
+            SELECT mine.id, other_value.value
+              FROM im_livechat_expertise mine
+             CROSS JOIN LATERAL jsonb_each_text(mine.name) AS mine_value
+              JOIN im_livechat_expertise other ON other.id != mine.id
+             CROSS JOIN LATERAL jsonb_each_text(other.name) AS other_value
+             WHERE mine.id = ANY(%s)
+               AND mine_value.key = other_value.key
+               AND lower(btrim(mine_value.value)) = lower(btrim(other_value.value))
+             LIMIT 1
+            """,
+            [self.ids],
+        )
+        duplicate = self.env.cr.fetchone()
+        if duplicate:
+            raise ValidationError(
+                _(
+                    'An expertise named "%(name)s" already exists. '
+                    "Names must be unique, whatever their case.",
+                    name=duplicate[1].strip(),
+                )
+            )

@@ -1,0 +1,42 @@
+from odoo import fields, models
+
+
+class ResUsers(models.Model):
+    _inherit = "res.users"
+
+    livechat_expertise_ids = fields.Many2many(
+        "im_livechat.expertise",
+        "im_livechat_expertise_res_users_rel",
+        "user_id",
+        "expertise_id",
+        string="Live Chat Expertise",
+        help="Subjects you know: chats asking for them are routed to you first.",
+    )
+    # Written by the routing (SQL) when a session is given to this operator:
+    # the 120 s buffer reads it, and updating this row serialises two visitors
+    # that would otherwise both take this operator's last free slot.
+    livechat_last_assignment_dt = fields.Datetime(
+        "Last Live Chat Assignment", readonly=True, copy=False
+    )
+
+    @property
+    def SELF_READABLE_FIELDS(self):
+        return super().SELF_READABLE_FIELDS + ["livechat_expertise_ids"]
+
+    @property
+    def SELF_WRITEABLE_FIELDS(self):
+        return super().SELF_WRITEABLE_FIELDS + ["livechat_expertise_ids"]
+
+    def _mark_livechat_assignment(self):
+        """Record that these operators just got a session.
+
+        The UPDATE also takes the row lock of each operator: a concurrent
+        transaction giving them a session at the same time fails to serialize
+        and is retried, then sees this session and its effect on capacity."""
+        if not self:
+            return
+        self.env.cr.execute(
+            "UPDATE res_users SET livechat_last_assignment_dt = %s WHERE id = ANY(%s)",
+            [fields.Datetime.now(), self.ids],
+        )
+        self.invalidate_recordset(["livechat_last_assignment_dt"])

@@ -1,0 +1,29 @@
+from odoo import fields, models
+
+
+class ImLivechatReportChannel(models.Model):
+    _inherit = "im_livechat.report.channel"
+
+    # The report's id is the session's id: the session's own expertise table serves it.
+    livechat_expertise_ids = fields.Many2many(
+        "im_livechat.expertise",
+        "discuss_channel_im_livechat_expertise_rel",
+        "discuss_channel_id",
+        "im_livechat_expertise_id",
+        string="Expertise",
+        readonly=True,
+    )
+    livechat_lang_id = fields.Many2one("res.lang", "Visitor Language", readonly=True)
+
+    def init(self):
+        """Add the visitor language to the stock SQL view, whatever its body."""
+        super().init()
+        self.env.cr.execute("SELECT pg_get_viewdef('im_livechat_report_channel'::regclass, true)")
+        stock_body = self.env.cr.fetchone()[0].strip().rstrip(";")
+        self.env.cr.execute(
+            f"""CREATE OR REPLACE VIEW im_livechat_report_channel AS (
+                SELECT report.*, session.livechat_lang_id
+                  FROM ({stock_body}) report
+                  JOIN discuss_channel session ON session.id = report.id
+            )"""
+        )

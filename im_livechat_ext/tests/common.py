@@ -1,0 +1,76 @@
+from datetime import timedelta
+
+from odoo import Command, fields
+from odoo.tests import new_test_user
+from odoo.tests.common import TransactionCase
+
+
+class LivechatRoutingCase(TransactionCase):
+    """Operators with presence, languages, expertise and chats, on one channel."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["res.lang"].with_context(active_test=False).search(
+            [("code", "in", ["fr_FR", "fr_BE", "es_ES", "de_DE", "en_US"])]
+        ).write({"active": True})
+        cls.lang = {lang.code: lang for lang in cls.env["res.lang"].search([])}
+        Expertise = cls.env["im_livechat.expertise"]
+        cls.billing = Expertise.create({"name": "Refunds"})
+        cls.sales = Expertise.create({"name": "Upgrades"})
+        cls.tech = Expertise.create({"name": "Networking"})
+        cls.belgium = cls.env.ref("base.be")
+        cls.spain = cls.env.ref("base.es")
+        cls.livechat = cls.env["im_livechat.channel"].create({"name": "Support", "user_ids": [Command.clear()]})
+        cls._login_seq = 0
+
+    @classmethod
+    def _operator(cls, name, lang="en_US", chat_langs=(), expertises=None, country=None, status="online", join=True):
+        cls._login_seq += 1
+        user = new_test_user(
+            cls.env,
+            login=f"ext_operator_{cls._login_seq}_{name.lower()}",
+            name=name,
+            groups="base.group_user,im_livechat.im_livechat_group_user",
+        )
+        user.partner_id.write({"lang": lang, "country_id": country.id if country else False})
+        user.livechat_lang_ids = [Command.set([cls.lang[code].id for code in chat_langs])]
+        if expertises:
+            user.livechat_expertise_ids = [Command.set(expertises.ids)]
+        if status:
+            cls.env["bus.presence"].create({"user_id": user.id, "status": status})
+        if join:
+            cls.livechat.user_ids = [Command.link(user.id)]
+        return user
+
+    def _chat(self, operator, in_call=False, active=True, age=timedelta()):
+        """An ongoing chat of `operator` (created `age` ago)."""
+        session = self.env["discuss.channel"].create(
+            {
+                "name": "Visitor",
+                "channel_type": "livechat",
+                "livechat_active": active,
+                "livechat_channel_id": self.livechat.id,
+                "livechat_operator_id": operator.partner_id.id,
+                "channel_member_ids": [Command.create({"partner_id": operator.partner_id.id})],
+            }
+        )
+        if age:
+            past = fields.Datetime.now() - age
+            self.env.cr.execute(
+                "UPDATE discuss_channel SET create_date = %s, last_interest_dt = %s WHERE id = %s",
+                [past, past, session.id],
+            )
+            session.invalidate_recordset(["create_date", "last_interest_dt"])
+        if in_call:
+            member = session.channel_member_ids.filtered(lambda m: m.partner_id == operator.partner_id)
+            self.env["discuss.channel.rtc.session"].create({"channel_id": session.id, "channel_member_id": member.id})
+        return session
+
+    def _forget_assignments(self, *operators):
+        """As if their last session was given long ago (outside the 120 s buffer)."""
+        self.env.cr.execute(
+            "UPDATE res_users SET livechat_last_assignment_dt = NULL WHERE id = ANY(%s)",
+            [[operator.id for operator in operators]],
+        )
+        self.env["res.users"].invalidate_model(["livechat_last_assignment_dt"])

@@ -1,0 +1,243 @@
+from datetime import timedelta
+from unittest.mock import patch
+
+from odoo import fields
+from odoo.tests import tagged
+
+from .common import LivechatRoutingCase
+
+
+@tagged("post_install", "-at_install")
+class TestRouting(LivechatRoutingCase):
+    # ------------------------------------------------------------------
+    # Candidates
+    # ------------------------------------------------------------------
+    def test_only_online_operators_are_candidates(self):
+        self._operator("Away", status="away")
+        self._operator("Offline", status="offline")
+        self._operator("NeverConnected", status=None)
+        self.assertFalse(self.livechat._get_operator())
+        self.assertEqual(self.livechat._get_operator(), self.env["res.users"], "nobody is an empty recordset")
+        online = self._operator("Online")
+        self.assertEqual(self.livechat._get_operator(), online)
+        self.assertEqual(self.livechat.available_operator_ids, online)
+        self.assertEqual(self.livechat.available_operator_count, 1)
+        self.assertEqual(self.livechat.operator_count, 4)
+
+    def test_inactivity_timeout_excludes_idle_operator(self):
+        idle = self._operator("Idle")
+        presence = self.env["bus.presence"].search([("user_id", "=", idle.id)])
+        presence.last_presence = fields.Datetime.now() - timedelta(minutes=20)
+        self.livechat.operator_inactivity_timeout = 30
+        self.assertEqual(self.livechat._get_operator(), idle)
+        self.livechat.operator_inactivity_timeout = 10
+        self.assertFalse(self.livechat._get_operator(), "20 minutes idle is past a 10 minutes timeout")
+        self.livechat.operator_inactivity_timeout = 0
+        self.assertEqual(self.livechat._get_operator(), idle, "0 never times out")
+
+    def test_capacity_limited(self):
+        busy = self._operator("Busy")
+        free = self._operator("Free", lang="de_DE")
+        self.livechat.write({"max_sessions_mode": "limited", "max_sessions": 2})
+        self._chat(busy)
+        self._chat(busy)
+        self._chat(free)
+        self.assertEqual(self.livechat._get_operator(lang="en_US"), free, "Busy speaks English but is full")
+        self.assertEqual(self.livechat._get_operator(previous_operator_id=busy.partner_id.id), free)
+        self._chat(free)
+        self.assertFalse(self.livechat._get_operator(), "everybody at capacity: nobody")
+        self.livechat.max_sessions_mode = "unlimited"
+        self.assertEqual(self.livechat._get_operator(lang="en_US"), busy)
+
+    def test_old_and_closed_chats_do_not_count(self):
+        first = self._operator("First")
+        second = self._operator("Second")
+        self.livechat.write({"max_sessions_mode": "limited", "max_sessions": 1})
+        self._chat(first, age=timedelta(minutes=45))  # no activity for 45 minutes
+        self._chat(first, active=False)  # closed by the visitor
+        self._chat(second)
+        self.assertEqual(self.livechat._get_operator(), first)
+
+    def test_block_assignment_during_call(self):
+        calling = self._operator("Calling")
+        self._chat(calling, in_call=True)
+        self.assertEqual(self.livechat._get_operator(), calling)
+        self.livechat.block_assignment_during_call = True
+        self.assertFalse(self.livechat._get_operator())
+
+    # ------------------------------------------------------------------
+    # Rule 1: previous operator
+    # ------------------------------------------------------------------
+    def test_previous_operator_first(self):
+        previous = self._operator("Previous", lang="de_DE")
+        french = self._operator("French", lang="fr_FR")
+        self._chat(previous)
+        self._chat(previous)
+        self.assertEqual(
+            self.livechat._get_operator(previous_operator_id=previous.partner_id.id, lang="fr_FR"), previous
+        )
+        self._chat(previous, in_call=True)
+        self.assertEqual(
+            self.livechat._get_operator(previous_operator_id=previous.partner_id.id, lang="fr_FR"),
+            french,
+            "in a call with 3 chats: the previous operator is skipped",
+        )
+
+    # ------------------------------------------------------------------
+    # Rule 2: tiers
+    # ------------------------------------------------------------------
+    def test_language_main_or_chat_language(self):
+        self._operator("German", lang="de_DE")
+        spanish_chat = self._operator("SpanishChat", lang="en_US", chat_langs=["es_ES"])
+        self.assertEqual(self.livechat._get_operator(lang="es_ES"), spanish_chat)
+
+    def test_exact_language_before_base_language(self):
+        france = self._operator("France", lang="fr_FR")
+        belgium = self._operator("Belgium", lang="en_US", chat_langs=["fr_BE"])
+        self.assertEqual(self.livechat._get_operator(lang="fr_BE"), belgium)
+        self.assertEqual(self.livechat._get_operator(lang="fr_FR"), france)
+        # nobody speaks fr_CA: the same base language counts
+        self._chat(france)
+        self.assertEqual(self.livechat._get_operator(lang="fr_CA"), belgium)
+        english = self._operator("English", lang="en_US")
+        self.assertIn(self.livechat._get_operator(lang="fr_CA"), france | belgium)
+        self.assertNotEqual(self.livechat._get_operator(lang="fr_CA"), english)
+
+    def test_language_priority_language_before_expertise(self):
+        french = self._operator("French", lang="fr_FR")
+        expert = self._operator("Expert", lang="en_US", expertises=self.billing)
+        self.assertEqual(self.livechat._get_operator(lang="fr_FR", expertises=self.billing), french)
+        self.livechat.routing_priority = "expertise"
+        self.assertEqual(self.livechat._get_operator(lang="fr_FR", expertises=self.billing), expert)
+
+    def test_all_expertises_before_one(self):
+        one = self._operator("One", lang="fr_FR", expertises=self.billing)
+        both = self._operator("Both", lang="fr_FR", expertises=self.billing | self.sales)
+        self._chat(both)  # even with more load: a better tier wins
+        self.assertEqual(self.livechat._get_operator(lang="fr_FR", expertises=self.billing | self.sales), both)
+        self.assertEqual(self.livechat._get_operator(lang="fr_FR", expertises=self.billing), one)
+
+    def test_language_tiers_order(self):
+        """language+all, language+one, language, country+all, country+one,
+        country, all, one, everyone: removing the winner reveals the next."""
+        wanted = self.billing | self.sales
+        ops = [
+            self._operator("LangAll", lang="fr_FR", expertises=wanted),
+            self._operator("LangOne", lang="fr_FR", expertises=self.billing),
+            self._operator("Lang", lang="fr_FR"),
+            self._operator("CountryAll", lang="de_DE", country=self.belgium, expertises=wanted),
+            self._operator("CountryOne", lang="de_DE", country=self.belgium, expertises=self.sales),
+            self._operator("Country", lang="de_DE", country=self.belgium),
+            self._operator("All", lang="de_DE", expertises=wanted),
+            self._operator("One", lang="de_DE", expertises=self.sales),
+            self._operator("Anyone", lang="de_DE"),
+        ]
+        for expected in ops:
+            chosen = self.livechat._get_operator(lang="fr_FR", country_id=self.belgium.id, expertises=wanted)
+            self.assertEqual(chosen.name, expected.name)
+            self.env["bus.presence"].search([("user_id", "=", expected.id)]).status = "offline"
+
+    def test_expertise_tiers_order(self):
+        """all+language, all+country, all, one+language, one+country, one,
+        language, country, everyone."""
+        self.livechat.routing_priority = "expertise"
+        wanted = self.billing | self.sales
+        ops = [
+            self._operator("AllLang", lang="fr_FR", expertises=wanted),
+            self._operator("AllCountry", lang="de_DE", country=self.belgium, expertises=wanted),
+            self._operator("All", lang="de_DE", expertises=wanted),
+            self._operator("OneLang", lang="fr_FR", expertises=self.sales),
+            self._operator("OneCountry", lang="de_DE", country=self.belgium, expertises=self.sales),
+            self._operator("One", lang="de_DE", expertises=self.billing),
+            self._operator("Lang", lang="fr_FR"),
+            self._operator("Country", lang="de_DE", country=self.belgium),
+            self._operator("Anyone", lang="de_DE"),
+        ]
+        for expected in ops:
+            chosen = self.livechat._get_operator(lang="fr_FR", country_id=self.belgium.id, expertises=wanted)
+            self.assertEqual(chosen.name, expected.name)
+            self.env["bus.presence"].search([("user_id", "=", expected.id)]).status = "offline"
+
+    def test_archived_expertise_is_ignored(self):
+        expert = self._operator("Expert", lang="de_DE", expertises=self.tech)
+        self._operator("Other", lang="de_DE")
+        self._chat(expert)
+        self.tech.active = False
+        self.assertNotEqual(self.livechat._get_operator(expertises=self.tech), expert)
+
+    def test_users_restrict_candidates(self):
+        first = self._operator("First", lang="fr_FR")
+        outsider = self._operator("Outsider", lang="fr_FR", join=False)
+        self.assertEqual(self.livechat._get_operator(lang="fr_FR"), first)
+        self.assertEqual(self.livechat._get_operator(lang="fr_FR", users=outsider), outsider)
+
+    # ------------------------------------------------------------------
+    # Rule 3: inside the tier
+    # ------------------------------------------------------------------
+    def test_fewest_chats_then_not_in_call(self):
+        busy = self._operator("Busy")
+        calling = self._operator("Calling")
+        quiet = self._operator("Quiet")
+        self._chat(busy)
+        self._chat(busy)
+        self._chat(calling, in_call=True)
+        self._chat(quiet)
+        self._forget_assignments(busy, calling, quiet)
+        self.assertEqual(self.livechat._get_operator(), quiet)
+
+    def test_recently_assigned_operator_yields(self):
+        first = self._operator("First")
+        second = self._operator("Second")
+        self._chat(first)
+        self._chat(second)
+        self._forget_assignments(first)
+        # second got a session just now: first, with the same load, goes before
+        for _i in range(5):
+            self.assertEqual(self.livechat._get_operator(), first)
+
+    def test_remaining_ties_are_random(self):
+        first = self._operator("First")
+        second = self._operator("Second")
+        chosen = {self.livechat._get_operator() for _i in range(40)}
+        self.assertEqual(chosen, {first, second})
+        with patch("random.choice", lambda seq: seq[-1]):
+            self.assertEqual(self.livechat._get_operator(), second)
+
+    # ------------------------------------------------------------------
+    # Why this operator
+    # ------------------------------------------------------------------
+    def test_routing_reason(self):
+        claire = self._operator("Claire Dubois", lang="de_DE", chat_langs=["fr_BE"], expertises=self.billing)
+        claire.livechat_username = "Claire"
+        self._chat(claire)
+        decision = self.livechat._route_visitor(lang="fr_CA", expertises=self.billing)
+        self.assertEqual(decision.operator, claire)
+        self.assertEqual(decision.reason, "Claire: speaks French (BE), expertise Refunds, 1 ongoing chat")
+        claire.livechat_username = False
+        decision = self.livechat._route_visitor(previous_operator_id=claire.partner_id.id)
+        self.assertEqual(decision.reason, "Claire Dubois: previous operator of this visitor, 1 ongoing chat")
+        decision = self.livechat._route_visitor(country_id=self.spain.id)
+        self.assertEqual(decision.reason, "Claire Dubois: available, 1 ongoing chat")
+
+    # ------------------------------------------------------------------
+    # Cost
+    # ------------------------------------------------------------------
+    def test_query_count_does_not_grow(self):
+        def queries_of_one_selection():
+            self.livechat._get_operator(lang="fr_FR", expertises=self.billing)  # warm caches
+            self.env.invalidate_all()
+            self.env.cr.sql_log_count = 0
+            self.livechat._get_operator(lang="fr_FR", country_id=self.belgium.id, expertises=self.billing)
+            return self.env.cr.sql_log_count
+
+        for index in range(5):
+            operator = self._operator(f"Op{index}", lang="fr_FR", expertises=self.billing)
+            self._chat(operator)
+        with_5 = queries_of_one_selection()
+        for index in range(45):
+            operator = self._operator(f"More{index}", lang="fr_FR", expertises=self.billing | self.sales)
+            self._chat(operator)
+            self._chat(operator)
+        with_50 = queries_of_one_selection()
+        self.assertEqual(with_5, with_50, "one selection costs the same queries for 5 and 50 operators")
+        self.assertLessEqual(with_50, 6, "no more queries than stock Odoo 18's selection")
