@@ -106,9 +106,7 @@ class ImLivechatChannel(models.Model):
         "removed from the channel's operators. 0 never removes anybody.",
     )
     operator_count = fields.Integer("Operators Count", compute="_compute_operator_count")
-    available_operator_count = fields.Integer(
-        "Available Operators", compute="_compute_available_operator_ids"
-    )
+    available_operator_count = fields.Integer("Available Operators", compute="_compute_available_operator_count")
 
     _sql_constraints = [
         (
@@ -141,13 +139,38 @@ class ImLivechatChannel(models.Model):
         for channel in self:
             channel.operator_count = len(channel.user_ids)
 
-    @api.depends("user_ids.im_status", "max_sessions_mode", "max_sessions")
+    @api.depends("user_ids.im_status", "operator_inactivity_timeout")
     def _compute_available_operator_ids(self):
-        """Available = could be routed to now (presence, capacity, call)."""
+        """Present operators: online, and active within the inactivity timeout."""
         for channel in self:
-            user_ids = [state.user_id for state in channel._get_operator_states()] if channel.id else []
-            channel.available_operator_ids = self.env["res.users"].browse(user_ids)
-            channel.available_operator_count = len(user_ids)
+            channel.available_operator_ids = channel._get_present_operators(channel.user_ids) if channel.id else False
+
+    @api.depends("available_operator_ids")
+    def _compute_available_operator_count(self):
+        for channel in self:
+            channel.available_operator_count = len(channel.available_operator_ids)
+
+    def _get_present_operators(self, users):
+        """Those of `users` whose Odoo presence is online (not away, not
+        offline) and who were active within this channel's inactivity timeout."""
+        self.ensure_one()
+        if not users:
+            return self.env["res.users"]
+        timeout = self.operator_inactivity_timeout
+        self.env["bus.presence"].flush_model()
+        self.env.cr.execute(
+            """
+            SELECT presence.user_id
+              FROM bus_presence presence
+              JOIN res_users u ON u.id = presence.user_id
+             WHERE presence.user_id = ANY(%s)
+               AND presence.status = 'online'
+               AND u.active
+               AND (%s::timestamp IS NULL OR presence.last_presence >= %s)
+            """,
+            [users.ids, *[fields.Datetime.now() - timedelta(minutes=timeout) if timeout else None] * 2],
+        )
+        return self.env["res.users"].browse(row[0] for row in self.env.cr.fetchall())
 
     # ------------------------------------------------------------------
     # Join / Leave
@@ -289,8 +312,15 @@ class ImLivechatChannel(models.Model):
         """
         self.ensure_one()
         Users = self.env["res.users"]
-        expertise_ids = set(self._expertise_ids(expertises))
-        candidates = self._get_operator_states(users=users, expertise_ids=expertise_ids)
+        expertise_ids = set(self._ids_of(expertises))
+        if users is None:
+            # available_operator_ids is the extension point of presence (other
+            # modules refine it): always read it fresh
+            self.invalidate_recordset(["available_operator_ids"])
+            present = self.available_operator_ids
+        else:
+            present = self._get_present_operators(Users.browse(self._ids_of(users)))
+        candidates = self._get_operator_states(present, expertise_ids)
         if not candidates:
             return RoutingDecision(Users)
 
@@ -359,36 +389,31 @@ class ImLivechatChannel(models.Model):
         return RoutingDecision(operator, reason=f"{state.chat_name}: {', '.join(parts)}", tier=tier)
 
     @api.model
-    def _expertise_ids(self, expertises):
-        if not expertises:
+    def _ids_of(self, records):
+        """Ids of a recordset, a list of ids or None (expertises, users)."""
+        if not records:
             return []
-        if isinstance(expertises, models.BaseModel):
-            return expertises.ids
-        return [int(expertise_id) for expertise_id in expertises]
+        if isinstance(records, models.BaseModel):
+            return records.ids
+        return [int(record_id) for record_id in records]
 
-    def _get_operator_states(self, users=None, expertise_ids=()):
-        """The available operators of this channel (or of `users`) with
-        what the routing needs to know of them, in one query whatever the
-        number of operators, expertises and sessions."""
+    def _get_operator_states(self, present_users, expertise_ids=()):
+        """Those of `present_users` who can take a chat now (capacity, call)
+        with what the routing needs to know of them, in one query whatever
+        the number of operators, expertises and sessions."""
         self.ensure_one()
+        if not present_users:
+            return []
         settings_langs = self.env["res.users.settings"]._fields["livechat_lang_ids"]
         now = fields.Datetime.now()
         self.env.flush_all()
-        if users is not None:
-            operator_filter = "u.id = ANY(%(user_ids)s)"
-        else:
-            operator_filter = "u.id IN (SELECT user_id FROM im_livechat_channel_im_user WHERE channel_id = %(channel_id)s)"
         query = f"""
             WITH operator AS (
                 SELECT u.id AS user_id, u.partner_id, p.lang, p.country_id, p.name,
                        u.livechat_last_assignment_dt
                   FROM res_users u
                   JOIN res_partner p ON p.id = u.partner_id
-                  JOIN bus_presence presence ON presence.user_id = u.id
-                 WHERE {operator_filter}
-                   AND u.active
-                   AND presence.status = 'online'
-                   AND (%(inactive_before)s::timestamp IS NULL OR presence.last_presence >= %(inactive_before)s)
+                 WHERE u.id = ANY(%(user_ids)s)
             ), load AS (
                 -- sessions the operator takes part in: given directly or
                 -- forwarded by a chatbot (which keeps the bot as livechat operator)
@@ -431,13 +456,10 @@ class ImLivechatChannel(models.Model):
                AND NOT (%(block_call)s AND calling.partner_id IS NOT NULL)
              ORDER BY operator.user_id
         """
-        timeout = self.operator_inactivity_timeout
         self.env.cr.execute(
             query,
             {
-                "channel_id": self.id,
-                "user_ids": list(users.ids if isinstance(users, models.BaseModel) else users or []),
-                "inactive_before": now - timedelta(minutes=timeout) if timeout else None,
+                "user_ids": present_users.ids,
                 "ongoing_since": now - ONGOING_WINDOW,
                 "buffer_since": now - ASSIGNMENT_BUFFER,
                 "expertise_ids": list(expertise_ids),

@@ -1,0 +1,126 @@
+from odoo import Command
+from odoo.tests import HttpCase, new_test_user, tagged
+
+
+@tagged("post_install", "-at_install")
+class TestChatbotForward(HttpCase):
+    """A chatbot answer leads to a forward step with expertises: the
+    operator who has them joins, under their chat name."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["res.lang"].with_context(active_test=False).search([("code", "in", ["fr_FR", "es_ES"])]).active = True
+        cls.accounting = cls.env["im_livechat.expertise"].create({"name": "Accounting (test)"})
+        cls.hardware = cls.env["im_livechat.expertise"].create({"name": "Hardware (test)"})
+
+        def operator(login, chat_name, lang, expertises):
+            user = new_test_user(
+                cls.env, login=login, name=login.title(), groups="base.group_user,im_livechat.im_livechat_group_user"
+            )
+            user.partner_id.lang = lang
+            user.write({"livechat_username": chat_name, "livechat_expertise_ids": [Command.set(expertises.ids)]})
+            cls.env["bus.presence"].create({"user_id": user.id, "status": "online"})
+            return user
+
+        cls.accountant = operator("accountant", "Ada", "en_US", cls.accounting)
+        cls.technician = operator("technician", "Tom", "en_US", cls.hardware)
+        cls.spanish_technician = operator("tecnico", "Teo", "es_ES", cls.hardware)
+        cls.bot = cls.env["chatbot.script"].create({"title": "Dispatch Bot"})
+        Step = cls.env["chatbot.script.step"]
+        cls.question = Step.create(
+            {"chatbot_script_id": cls.bot.id, "step_type": "question_selection", "message": "About?"}
+        )
+        cls.answer_invoice, cls.answer_broken = cls.env["chatbot.script.answer"].create(
+            [
+                {"name": "My invoice", "script_step_id": cls.question.id},
+                {"name": "It is broken", "script_step_id": cls.question.id},
+            ]
+        )
+        cls.forward_accounting = Step.create(
+            {
+                "chatbot_script_id": cls.bot.id,
+                "step_type": "forward_operator",
+                "message": "Finding an accountant",
+                "operator_expertise_ids": [Command.set(cls.accounting.ids)],
+                "triggering_answer_ids": [Command.set(cls.answer_invoice.ids)],
+            }
+        )
+        cls.forward_hardware = Step.create(
+            {
+                "chatbot_script_id": cls.bot.id,
+                "step_type": "forward_operator",
+                "message": "Finding a technician",
+                "operator_expertise_ids": [Command.set(cls.hardware.ids)],
+                "triggering_answer_ids": [Command.set(cls.answer_broken.ids)],
+            }
+        )
+        cls.nobody = Step.create(
+            {"chatbot_script_id": cls.bot.id, "step_type": "question_email", "message": "Your email?"}
+        )
+        cls.livechat = cls.env["im_livechat.channel"].create(
+            {
+                "name": "Bot channel",
+                "user_ids": [Command.set((cls.accountant | cls.technician | cls.spanish_technician).ids)],
+                "rule_ids": [Command.create({"chatbot_script_id": cls.bot.id})],
+            }
+        )
+
+    def _start(self, accept_language="en-US"):
+        data = self.make_jsonrpc_request(
+            "/im_livechat/get_session",
+            {"anonymous_name": "Visitor", "channel_id": self.livechat.id, "chatbot_script_id": self.bot.id},
+            headers={"Accept-Language": accept_language},
+        )
+        return self.env["discuss.channel"].browse(data["discuss.channel"][0]["id"])
+
+    def _answer(self, session, answer):
+        message = session.message_post(body=answer.name)
+        self.env["chatbot.message"].search([("mail_message_id", "=", message.id)]).user_script_answer_id = answer
+        next_step = session.chatbot_current_step_id._process_answer(session, message.body)
+        next_step._process_step(session)
+        return next_step
+
+    def test_forward_to_expert(self):
+        session = self._start()
+        self.assertEqual(session.livechat_lang_id.code, "en_US")
+        self._answer(session, self.answer_invoice)
+        self.assertIn(self.accountant.partner_id, session.channel_member_ids.partner_id)
+        self.assertNotIn(self.technician.partner_id, session.channel_member_ids.partner_id)
+        self.assertEqual(session.livechat_expertise_ids, self.accounting)
+        self.assertEqual(
+            session.livechat_routing_reason, "Ada: speaks English (US), expertise Accounting (test), no ongoing chat"
+        )
+        bodies = session.message_ids.mapped("body")
+        self.assertTrue(any("Ada has joined" in body for body in bodies), "the notice uses the chat name")
+        self.assertIn("Ada", session.name)
+
+    def test_forward_uses_stored_visitor_language(self):
+        session = self._start(accept_language="es-ES,es;q=0.9")
+        self.assertEqual(session.livechat_lang_id.code, "es_ES")
+        self._answer(session, self.answer_broken)
+        self.assertIn(self.spanish_technician.partner_id, session.channel_member_ids.partner_id)
+        self.assertNotIn(self.technician.partner_id, session.channel_member_ids.partner_id)
+
+    def test_forward_without_expert_goes_to_next_available(self):
+        self.env["bus.presence"].search([("user_id", "=", self.accountant.id)]).status = "away"
+        session = self._start()
+        self._answer(session, self.answer_invoice)
+        joined = session.channel_member_ids.partner_id & (self.technician | self.spanish_technician).partner_id
+        self.assertEqual(len(joined), 1, "the next available operator joins")
+        self.assertEqual(session.livechat_expertise_ids, self.accounting, "the session keeps what was asked")
+
+    def test_forward_with_nobody_available_continues_script(self):
+        self.env["bus.presence"].search([]).status = "offline"
+        session = self._start()
+        self._answer(session, self.answer_invoice)
+        operators = (self.accountant | self.technician | self.spanish_technician).partner_id
+        self.assertFalse(session.channel_member_ids.partner_id & operators)
+        self.assertFalse(session.livechat_expertise_ids)
+        next_step = session.chatbot_current_step_id._process_answer(session, "")
+        self.assertEqual(next_step, self.nobody, "the script goes on as in stock Odoo")
+
+    def test_operator_expertise_shown_only_on_forward_steps(self):
+        arch = self.env["chatbot.script.step"].get_view(view_type="form")["arch"]
+        self.assertIn("operator_expertise_ids", arch)
+        self.assertIn("step_type != 'forward_operator'", arch)
