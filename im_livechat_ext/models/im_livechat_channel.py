@@ -492,6 +492,7 @@ class ImLivechatChannel(models.Model):
         """Remove from each channel the operators without Odoo activity for
         longer than the channel's timeout; tell them and log it on the channel."""
         now = fields.Datetime.now()
+        self.env["bus.presence"].flush_model()
         for channel in self.search([("operator_inactivity_timeout", ">", 0)]):
             inactive_before = now - timedelta(minutes=channel.operator_inactivity_timeout)
             self.env.cr.execute(

@@ -1,0 +1,44 @@
+import { registry } from "@web/core/registry";
+
+// A manager creates an expertise from Live Chat > Configuration > Expertise,
+// then sets their chat name and expertise in My Profile > Preferences.
+registry.category("web_tour.tours").add("im_livechat_ext_expertise_and_preferences", {
+    steps: () => [
+        { trigger: ".o_list_renderer", content: "the expertise list is open" },
+        { trigger: ".o_list_button_add", run: "click" },
+        { trigger: ".o_data_row [name=name] input", run: "edit Tour Warranty" },
+        { trigger: ".o_list_button_save", run: "click" },
+        { trigger: ".o_data_row:not(.o_selected_row) td[name=name]:contains(Tour Warranty)" },
+        { trigger: ".o_user_menu button", run: "click" },
+        { trigger: "[data-menu=settings]", run: "click" },
+        { trigger: ".modal [name=livechat_username] input", run: "edit Tour Chat Name" },
+        { trigger: ".modal [name=livechat_expertise_ids] input", run: "edit Tour Warr" },
+        { trigger: ".o-autocomplete--dropdown-item:contains(Tour Warranty)", run: "click" },
+        { trigger: ".modal [name=livechat_expertise_ids] .o_tag:contains(Tour Warranty)" },
+        { trigger: ".modal button[name=preference_save]", run: "click" },
+        { trigger: "body:not(:has(.modal))", content: "preferences saved" },
+        { trigger: ".o_user_menu button", run: "click" },
+        { trigger: "[data-menu=settings]", run: "click" },
+        { trigger: ".modal [name=livechat_username] input:value(Tour Chat Name)" },
+        { trigger: ".modal [name=livechat_expertise_ids] .o_tag:contains(Tour Warranty)" },
+    ],
+});
+
+// An operator joins a channel from the Live Chat kanban and leaves it again.
+registry.category("web_tour.tours").add("im_livechat_ext_join_leave", {
+    steps: () => [
+        {
+            trigger: ".o_kanban_record:contains(Tour Channel) .o_livechat_operator_count:contains(1 Operators)",
+        },
+        { trigger: ".o_kanban_record:contains(Tour Channel) button[name=action_join]", run: "click" },
+        { trigger: ".o_kanban_record:contains(Tour Channel) button[name=action_quit]" },
+        {
+            trigger: ".o_kanban_record:contains(Tour Channel) .o_livechat_operator_count:contains(2 Operators)",
+        },
+        { trigger: ".o_kanban_record:contains(Tour Channel) button[name=action_quit]", run: "click" },
+        { trigger: ".o_kanban_record:contains(Tour Channel) button[name=action_join]" },
+        {
+            trigger: ".o_kanban_record:contains(Tour Channel) .o_livechat_operator_count:contains(1 Operators)",
+        },
+    ],
+});

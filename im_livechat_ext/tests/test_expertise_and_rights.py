@@ -1,0 +1,198 @@
+from datetime import timedelta
+
+from odoo import Command, fields
+from odoo.exceptions import AccessError, ValidationError
+from odoo.tests import new_test_user, tagged
+from odoo.tests.common import TransactionCase
+
+from .common import LivechatRoutingCase
+
+
+@tagged("post_install", "-at_install")
+class TestExpertise(TransactionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.manager = new_test_user(
+            cls.env, login="ext_manager", groups="base.group_user,im_livechat.im_livechat_group_manager"
+        )
+        cls.operator = new_test_user(
+            cls.env, login="ext_operator", groups="base.group_user,im_livechat.im_livechat_group_user"
+        )
+        cls.other_operator = new_test_user(
+            cls.env, login="ext_other_operator", groups="base.group_user,im_livechat.im_livechat_group_user"
+        )
+        cls.employee = new_test_user(cls.env, login="ext_employee", groups="base.group_user")
+        cls.portal = new_test_user(cls.env, login="ext_portal", groups="base.group_portal")
+        cls.Expertise = cls.env["im_livechat.expertise"]
+        cls.warranty = cls.Expertise.create({"name": "Warranty"})
+
+    def test_name_unique_ignoring_case_and_spaces(self):
+        for duplicate in ["Warranty", "warranty", "  WARRANTY  ", "Warranty "]:
+            with self.assertRaisesRegex(ValidationError, 'An expertise named "Warranty" already exists'):
+                with self.env.cr.savepoint():
+                    self.Expertise.create({"name": duplicate})
+        returns = self.Expertise.create({"name": "  Returns "})
+        self.assertEqual(returns.name, "Returns", "surrounding spaces are not kept")
+        with self.assertRaises(ValidationError), self.env.cr.savepoint():
+            returns.name = "WARRANTY"
+        self.warranty.active = False
+        with self.assertRaises(ValidationError, msg="archived ones count too"), self.env.cr.savepoint():
+            self.Expertise.create({"name": "warranty"})
+
+    def test_blank_name_is_refused(self):
+        for blank in ["", "   "]:
+            with self.assertRaises(ValidationError), self.env.cr.savepoint():
+                self.Expertise.create({"name": blank})
+
+    def test_duplicate_error_is_translated(self):
+        self.env["res.lang"]._activate_lang("es_ES")
+        self.env["ir.module.module"]._load_module_terms(["im_livechat_ext"], ["es_ES"], overwrite=True)
+        with self.assertRaisesRegex(ValidationError, "Ya existe una especialidad"), self.env.cr.savepoint():
+            self.Expertise.with_context(lang="es_ES").create({"name": "warranty"})
+
+    def test_operators_editable_from_both_sides(self):
+        self.warranty.user_ids = [Command.link(self.operator.id)]
+        self.assertEqual(self.operator.livechat_expertise_ids, self.warranty)
+        returns = self.Expertise.create({"name": "Returns"})
+        self.operator.livechat_expertise_ids = [Command.link(returns.id)]
+        self.assertEqual(returns.user_ids, self.operator)
+        self.assertEqual(returns.user_count, 1)
+        self.assertEqual(self.warranty.user_count, 1)
+
+    def test_operator_edits_own_expertise_not_others(self):
+        self.operator.with_user(self.operator).write({"livechat_expertise_ids": [Command.set(self.warranty.ids)]})
+        self.assertEqual(self.operator.livechat_expertise_ids, self.warranty)
+        with self.assertRaises(AccessError):
+            self.other_operator.with_user(self.operator).write(
+                {"livechat_expertise_ids": [Command.set(self.warranty.ids)]}
+            )
+        self.assertFalse(self.other_operator.livechat_expertise_ids)
+
+    def test_rights(self):
+        # managers create, edit, delete
+        created = self.Expertise.with_user(self.manager).create({"name": "Shipping"})
+        created.with_user(self.manager).write({"name": "Delivery", "user_ids": [Command.link(self.operator.id)]})
+        created.with_user(self.manager).unlink()
+        # operators read only
+        self.assertEqual(self.warranty.with_user(self.operator).name, "Warranty")
+        with self.assertRaises(AccessError):
+            self.Expertise.with_user(self.operator).create({"name": "Shipping"})
+        with self.assertRaises(AccessError):
+            self.warranty.with_user(self.operator).write({"name": "Guarantee"})
+        with self.assertRaises(AccessError):
+            self.warranty.with_user(self.operator).unlink()
+        # nobody else sees them
+        for outsider in (self.employee, self.portal, self.env.ref("base.public_user")):
+            with self.assertRaises(AccessError):
+                self.warranty.with_user(outsider).read(["name"])
+
+    def test_only_active_chat_languages(self):
+        italian = self.env["res.lang"].with_context(active_test=False).search([("code", "=", "it_IT")])
+        italian.active = False
+        with self.assertRaisesRegex(ValidationError, "must be active languages"):
+            self.operator.livechat_lang_ids = [Command.set(italian.ids)]
+
+    def test_preferences_show_expertise_to_live_chat_users_only(self):
+        view = self.env.ref("base.view_users_form_simple_modif")
+        arch = self.env["res.users"].with_user(self.operator).get_view(view.id)["arch"]
+        self.assertIn('name="livechat_expertise_ids"', arch)
+        arch = self.env["res.users"].with_user(self.employee).get_view(view.id)["arch"]
+        self.assertNotIn('name="livechat_expertise_ids"', arch)
+
+
+@tagged("post_install", "-at_install")
+class TestChannelMembership(LivechatRoutingCase):
+    def test_join_and_leave(self):
+        operator = self._operator("Joiner", join=False)
+        channel = self.livechat.with_user(operator)
+        channel.action_join()
+        self.assertIn(operator, self.livechat.user_ids)
+        self.assertTrue(channel.are_you_inside)
+        session = self._chat(operator)
+        channel.action_quit()
+        self.assertNotIn(operator, self.livechat.user_ids)
+        self.assertTrue(session.exists(), "leaving never deletes sessions")
+
+    def test_only_live_chat_users_may_join(self):
+        employee = new_test_user(self.env, login="ext_plain_employee", groups="base.group_user")
+        with self.assertRaisesRegex(AccessError, "Only Live Chat users can join"):
+            self.livechat.with_user(employee).action_join()
+        self.assertNotIn(employee, self.livechat.user_ids)
+
+    def test_counts_on_the_card(self):
+        self._operator("Online")
+        self._operator("Away", status="away")
+        self.assertEqual(self.livechat.operator_count, 2)
+        self.assertEqual(self.livechat.available_operator_count, 1)
+
+    def test_channel_settings_validation(self):
+        for values in ({"max_sessions": 0}, {"max_sessions": -3}, {"operator_inactivity_timeout": -1}):
+            with self.assertRaises(ValidationError), self.env.cr.savepoint():
+                self.livechat.write(values)
+
+
+@tagged("post_install", "-at_install")
+class TestInactivity(LivechatRoutingCase):
+    def _idle_for(self, operator, minutes):
+        presence = self.env["bus.presence"].search([("user_id", "=", operator.id)])
+        presence.last_presence = fields.Datetime.now() - timedelta(minutes=minutes)
+
+    def test_cron_removes_inactive_operators(self):
+        active = self._operator("Active")
+        idle = self._operator("Idle")
+        never = self._operator("Never", status=None)
+        self._idle_for(idle, 45)
+        other = self.env["im_livechat.channel"].create(
+            {"name": "Patient", "operator_inactivity_timeout": 0, "user_ids": [Command.set(idle.ids)]}
+        )
+        self.env["im_livechat.channel"]._cron_remove_inactive_operators()
+        self.assertEqual(self.livechat.user_ids, active, "idle for 45 > 30 minutes and never seen: removed")
+        self.assertEqual(other.user_ids, idle, "timeout 0 never removes")
+        removals = self.env["im_livechat.operator.removal"].search([("channel_id", "=", self.livechat.id)])
+        self.assertEqual(removals.user_id, idle | never)
+        self.assertEqual(set(removals.mapped("timeout")), {30})
+        notice = self.env["mail.message"].search(
+            [("model", "=", "discuss.channel"), ("body", "ilike", "without activity")],
+            order="id desc",
+            limit=2,
+        )
+        self.assertEqual(len(notice), 2, "each removed operator is told in Discuss")
+        # idempotent
+        self.env["im_livechat.channel"]._cron_remove_inactive_operators()
+        self.assertEqual(self.livechat.user_ids, active)
+        self.assertEqual(
+            self.env["im_livechat.operator.removal"].search_count([("channel_id", "=", self.livechat.id)]), 2
+        )
+
+    def test_cron_is_scheduled(self):
+        cron = self.env.ref("im_livechat_ext.ir_cron_remove_inactive_operators")
+        self.assertTrue(cron.active)
+        self.assertLessEqual(cron.interval_number, 10)
+        self.assertEqual(cron.interval_type, "minutes")
+
+
+@tagged("post_install", "-at_install")
+class TestSessionsByExpertise(LivechatRoutingCase):
+    def test_group_sessions_and_report(self):
+        operator = self._operator("Reporter")
+        french = self._chat(operator)
+        french.write({"livechat_lang_id": self.lang["fr_FR"].id, "livechat_expertise_ids": [Command.set(self.billing.ids)]})
+        spanish = self._chat(operator)
+        spanish.write({"livechat_lang_id": self.lang["es_ES"].id, "livechat_expertise_ids": [Command.set((self.billing | self.sales).ids)]})
+        for session in (french, spanish):
+            session.message_post(body="hello", author_id=operator.partner_id.id, message_type="comment")
+        domain = [("livechat_channel_id", "=", self.livechat.id)]
+        by_expertise = dict(self.env["discuss.channel"]._read_group(domain, ["livechat_expertise_ids"], ["__count"]))
+        self.assertEqual(by_expertise[self.billing], 2)
+        self.assertEqual(by_expertise[self.sales], 1)
+        by_lang = dict(self.env["discuss.channel"]._read_group(domain, ["livechat_lang_id"], ["__count"]))
+        self.assertEqual(by_lang[self.lang["fr_FR"]], 1)
+        self.env.flush_all()
+        Report = self.env["im_livechat.report.channel"]
+        report_domain = [("livechat_channel_id", "=", self.livechat.id)]
+        by_expertise = dict(Report._read_group(report_domain, ["livechat_expertise_ids"], ["__count"]))
+        self.assertEqual(by_expertise[self.billing], 2)
+        by_lang = dict(Report._read_group(report_domain, ["livechat_lang_id"], ["__count"]))
+        self.assertEqual(by_lang[self.lang["es_ES"]], 1)
+        self.assertEqual(Report.search_count(report_domain + [("livechat_expertise_ids", "in", self.sales.ids)]), 1)

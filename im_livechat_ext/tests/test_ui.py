@@ -1,0 +1,32 @@
+from odoo import Command
+from odoo.tests import HttpCase, new_test_user, tagged
+
+
+@tagged("post_install", "-at_install")
+class TestUi(HttpCase):
+    def test_expertise_menu_and_preferences_tour(self):
+        manager = new_test_user(
+            self.env,
+            login="ext_tour_manager",
+            groups="base.group_user,im_livechat.im_livechat_group_manager",
+        )
+        self.start_tour(
+            "/odoo/action-im_livechat_ext.im_livechat_expertise_action",
+            "im_livechat_ext_expertise_and_preferences",
+            login="ext_tour_manager",
+        )
+        expertise = self.env["im_livechat.expertise"].search([("name", "=", "Tour Warranty")])
+        self.assertEqual(len(expertise), 1)
+        self.assertEqual(manager.livechat_username, "Tour Chat Name")
+        self.assertEqual(manager.livechat_expertise_ids, expertise)
+        self.assertEqual(expertise.user_ids, manager)
+
+    def test_join_leave_tour(self):
+        operator = new_test_user(
+            self.env, login="ext_tour_operator", groups="base.group_user,im_livechat.im_livechat_group_user"
+        )
+        other = new_test_user(self.env, login="ext_tour_other", groups="base.group_user,im_livechat.im_livechat_group_user")
+        channel = self.env["im_livechat.channel"].create({"name": "Tour Channel", "user_ids": [Command.set(other.ids)]})
+        self.start_tour("/odoo/livechat", "im_livechat_ext_join_leave", login="ext_tour_operator")
+        self.assertNotIn(operator, channel.user_ids)
+        self.assertEqual(channel.user_ids, other)
