@@ -1,0 +1,343 @@
+"""Routing benchmark: im_livechat_ext side by side with stock Odoo 18.
+
+Builds two databases from the same seeded generator (stock ``im_livechat``
+only, and ``im_livechat_ext``), times one operator selection in-process on
+both, counts its SQL queries, and replays a day of arrivals through the
+module with an independent checker of the SPEC tier list.
+
+Run it through ``./dev.sh bench [--scale 1] [--visitors 1000] [--arrivals 2000]``.
+"""
+
+import argparse
+import json
+import random
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+
+LANGS = ["en_US", "fr_FR", "fr_BE", "es_ES", "de_DE", "it_IT", "nl_NL", "pt_PT"]
+VISITOR_LANGS = LANGS + ["fr_CA", "es_MX", "ja_JP", None]
+COUNTRIES = ["us", "fr", "be", "es", "de", "it", "nl", "pt", "mx", "ca"]
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--odoo-dir", required=True)
+    parser.add_argument("--addons-path", required=True)
+    parser.add_argument("--scale", type=float, default=1.0, help="multiplies operators and sessions")
+    parser.add_argument("--visitors", type=int, default=1000, help="selections timed per channel")
+    parser.add_argument("--arrivals", type=int, default=2000, help="arrivals of the simulated day")
+    parser.add_argument("--seed", type=int, default=18)
+    parser.add_argument("--output", default="bench-results.json")
+    parser.add_argument("--keep", action="store_true", help="reuse existing benchmark databases")
+    return parser.parse_args()
+
+
+def odoo_bin(args, db, *extra):
+    cmd = [sys.executable, f"{args.odoo_dir}/odoo-bin", f"--addons-path={args.addons_path}", "-d", db,
+           "--stop-after-init", "--log-level=warn", "--without-demo=all", "--http-port=8099", *extra]
+    subprocess.run(cmd, check=True)
+
+
+# ----------------------------------------------------------------------
+# Data
+# ----------------------------------------------------------------------
+def profiles(rng, expertise_count):
+    """40 operator profiles: equivalent operators share one."""
+    result = []
+    for _i in range(40):
+        main = rng.choice(LANGS)
+        chat = sorted(set(rng.sample(LANGS, rng.randint(0, 2))) - {main})
+        expertises = sorted(rng.sample(range(expertise_count), rng.randint(0, 3)))
+        result.append({"lang": main, "chat_langs": chat, "country": rng.choice(COUNTRIES[:8]),
+                       "expertises": expertises})
+    return result
+
+
+def generate(env, args, with_expertise):
+    """Same operators, presence, channels and sessions for both databases."""
+    rng = random.Random(args.seed)
+    operators_count = int(2000 * args.scale)
+    sessions_count = int(20000 * args.scale)
+    ongoing_count = int(2000 * args.scale)
+    expertise_count = 40
+    cr = env.cr
+    for code in LANGS:
+        env["res.lang"]._activate_lang(code)
+    countries = {c: env.ref(f"base.{c}").id for c in COUNTRIES}
+    lang_ids = {code: env["res.lang"]._lang_get(code).id for code in LANGS}
+    expertise_ids = []
+    if with_expertise:
+        expertise_ids = env["im_livechat.expertise"].create(
+            [{"name": f"Expertise {i:02d}"} for i in range(expertise_count)]
+        ).ids
+    group_ids = [env.ref("base.group_user").id, env.ref("im_livechat.im_livechat_group_user").id]
+    plan = profiles(rng, expertise_count)
+    users = env["res.users"].with_context(no_reset_password=True, tracking_disable=True, mail_create_nolog=True)
+    operator_profiles = [plan[i % len(plan)] for i in range(operators_count)]
+    created = users.create([
+        {"name": f"Operator {i:04d}", "login": f"bench_op_{i:04d}", "lang": "en_US",
+         "groups_id": [(6, 0, group_ids)]}
+        for i in range(operators_count)
+    ])
+    for user, profile in zip(created, operator_profiles):
+        cr.execute("UPDATE res_partner SET lang = %s, country_id = %s WHERE id = %s",
+                   [profile["lang"], countries[profile["country"]], user.partner_id.id])
+    Settings = env["res.users.settings"]
+    for user, profile in zip(created, operator_profiles):
+        Settings._find_or_create_for_user(user).livechat_lang_ids = [
+            (6, 0, [lang_ids[c] for c in profile["chat_langs"]])
+        ]
+    if with_expertise:
+        cr.executemany(
+            "INSERT INTO im_livechat_expertise_res_users_rel (user_id, expertise_id) VALUES (%s, %s)",
+            [(user.id, expertise_ids[e]) for user, profile in zip(created, operator_profiles)
+             for e in profile["expertises"]],
+        )
+    statuses = rng.choices(["online", "away", "offline"], weights=[80, 10, 10], k=operators_count)
+    now = datetime.utcnow()
+    cr.executemany(
+        "INSERT INTO bus_presence (user_id, status, last_poll, last_presence) VALUES (%s, %s, %s, %s)",
+        [(user.id, status, now, now - timedelta(minutes=1)) for user, status in zip(created, statuses)],
+    )
+    # 20 channels; three bench channels of 50, 500 and 2,000 operators (scaled)
+    sizes = sorted({max(10, int(n * args.scale)) for n in (50, 500, 2000)})
+    channels = env["im_livechat.channel"].create(
+        [{"name": f"Bench {n}", "user_ids": [(6, 0, created[:n].ids)]} for n in sizes]
+        + [{"name": f"Channel {i}", "user_ids": [(6, 0, rng.sample(created.ids, min(25, len(created))))]}
+           for i in range(20 - len(sizes))]
+    )
+    if with_expertise:
+        channels.write({"max_sessions_mode": "limited", "max_sessions": 10})
+    # sessions: `ongoing_count` open with recent activity, the rest old or closed
+    partner_of = {user.id: user.partner_id.id for user in created}
+    rows = []
+    for i in range(sessions_count):
+        user_id = created[rng.randrange(len(created))].id
+        ongoing = i < ongoing_count
+        created_at = now - (timedelta(minutes=rng.randint(1, 25)) if ongoing else timedelta(hours=rng.randint(1, 24 * 60)))
+        rows.append((f"Visitor {i}", channels[rng.randrange(len(channels))].id, partner_of[user_id], ongoing,
+                     created_at, created_at))
+    cr.execute("SELECT id FROM res_users WHERE login = '__system__'")
+    cr.executemany(
+        """INSERT INTO discuss_channel (name, channel_type, livechat_channel_id, livechat_operator_id,
+                                        livechat_active, create_date, last_interest_dt, write_date)
+           VALUES (%s, 'livechat', %s, %s, %s, %s, %s, %s)""",
+        [(*row, row[-1]) for row in rows],
+    )
+    cr.execute(
+        """INSERT INTO discuss_channel_member (channel_id, partner_id, new_message_separator, create_date)
+           SELECT id, livechat_operator_id, 0, create_date FROM discuss_channel WHERE name LIKE 'Visitor %'"""
+    )
+    # some operators are in a call in one of their ongoing chats
+    cr.execute(
+        """INSERT INTO discuss_channel_rtc_session (channel_id, channel_member_id, create_date)
+           SELECT DISTINCT ON (m.partner_id) m.channel_id, m.id, now()
+             FROM discuss_channel_member m JOIN discuss_channel c ON c.id = m.channel_id
+            WHERE c.livechat_active AND c.name LIKE 'Visitor %' AND m.partner_id % 17 = 0"""
+    )
+    env.invalidate_all()
+    return channels, sizes, expertise_ids
+
+
+def visitors(args, expertise_ids, countries):
+    rng = random.Random(args.seed + 1)
+    result = []
+    for _i in range(args.visitors):
+        wanted = rng.sample(expertise_ids, rng.choice([0, 1, 1, 2])) if expertise_ids else []
+        result.append({"lang": rng.choice(VISITOR_LANGS), "country_id": countries[rng.choice(COUNTRIES)],
+                       "expertises": wanted})
+    return result
+
+
+# ----------------------------------------------------------------------
+# Measures
+# ----------------------------------------------------------------------
+def time_selections(env, channel, visitor_list, use_expertise):
+    times, queries = [], []
+    for warm in visitor_list[:20]:
+        channel._get_operator(lang=warm["lang"], country_id=warm["country_id"])
+    for visitor in visitor_list:
+        env.invalidate_all()
+        kwargs = {"lang": visitor["lang"], "country_id": visitor["country_id"]}
+        if use_expertise:
+            kwargs["expertises"] = visitor["expertises"]
+        before = env.cr.sql_log_count
+        start = time.perf_counter()
+        channel._get_operator(**kwargs)
+        times.append((time.perf_counter() - start) * 1000)
+        queries.append(env.cr.sql_log_count - before)
+    times.sort()
+    return {"median_ms": round(statistics.median(times), 2),
+            "p95_ms": round(times[int(len(times) * 0.95) - 1], 2),
+            "queries": int(statistics.median(queries)), "queries_max": max(queries)}
+
+
+def best_tier_members(env, channel, visitor):
+    """Independent checker: the SPEC tier list over facts read on their own."""
+    cr = env.cr
+    cr.execute(
+        """SELECT u.id, p.lang, p.country_id,
+                  ARRAY(SELECT l.code FROM res_users_settings s
+                          JOIN res_lang_res_users_settings_rel r ON r.res_users_settings_id = s.id
+                          JOIN res_lang l ON l.id = r.res_lang_id WHERE s.user_id = u.id),
+                  ARRAY(SELECT expertise_id FROM im_livechat_expertise_res_users_rel WHERE user_id = u.id),
+                  (SELECT count(*) FROM discuss_channel_member m JOIN discuss_channel c ON c.id = m.channel_id
+                    WHERE m.partner_id = u.partner_id AND c.channel_type = 'livechat' AND c.livechat_active
+                      AND greatest(c.create_date, c.last_interest_dt) > now() at time zone 'utc' - interval '30 minutes')
+             FROM im_livechat_channel_im_user cu
+             JOIN res_users u ON u.id = cu.user_id JOIN res_partner p ON p.id = u.partner_id
+             JOIN bus_presence b ON b.user_id = u.id AND b.status = 'online'
+            WHERE cu.channel_id = %s""",
+        [channel.id],
+    )
+    available = [row for row in cr.fetchall() if channel.max_sessions_mode != "limited" or row[5] < channel.max_sessions]
+    lang, country, wanted = visitor["lang"], visitor["country_id"], set(visitor["expertises"])
+
+    def speaks(row, exact):
+        spoken = [row[1], *row[3]]
+        return any(code == lang if exact else code.split("_")[0] == (lang or "").split("_")[0] for code in spoken)
+
+    exact = bool(lang) and any(speaks(row, True) for row in available)
+    tiers = []
+    for place in ("language", "country", None):
+        for need in ("all", "one", None):
+            tiers.append((place, need))
+    if channel.routing_priority == "expertise":
+        tiers = [(p, n) for n in ("all", "one", None) for p in ("language", "country", None)]
+    for place, need in tiers:
+        members = []
+        for row in available:
+            if place == "language" and not (lang and speaks(row, exact)):
+                continue
+            if place == "country" and row[2] != country:
+                continue
+            have = wanted & set(row[4])
+            if need == "all" and have != wanted:
+                continue
+            if need == "one" and wanted and not have:
+                continue
+            members.append(row)
+        if members:
+            return members
+    return []
+
+
+def simulate_day(env, channel, args, expertise_ids, countries):
+    rng = random.Random(args.seed + 2)
+    Channel = env["discuss.channel"]
+    good = total = 0
+    open_sessions = []
+    for _i in range(args.arrivals):
+        visitor = {"lang": rng.choice(VISITOR_LANGS), "country_id": countries[rng.choice(COUNTRIES)],
+                   "expertises": rng.sample(expertise_ids, rng.choice([0, 1, 2]))}
+        expected = best_tier_members(env, channel, visitor)
+        decision = channel._route_visitor(lang=visitor["lang"], country_id=visitor["country_id"],
+                                          expertises=visitor["expertises"])
+        if not expected and not decision.operator:
+            continue
+        total += 1
+        good += decision.operator.id in {row[0] for row in expected}
+        session = Channel.create({"name": "Day visitor", "channel_type": "livechat", "livechat_active": True,
+                                  "livechat_channel_id": channel.id,
+                                  "livechat_operator_id": decision.operator.partner_id.id,
+                                  "channel_member_ids": [(0, 0, {"partner_id": decision.operator.partner_id.id})]})
+        open_sessions.append(session.id)
+        if len(open_sessions) > 40 and rng.random() < 0.9:  # departures keep the load steady
+            leaving = open_sessions.pop(rng.randrange(len(open_sessions)))
+            env.cr.execute("UPDATE discuss_channel SET livechat_active = FALSE WHERE id = %s", [leaving])
+        env.invalidate_all()
+    # load spread among equivalent operators (same profile), available ones only
+    env.cr.execute(
+        """SELECT p.lang, p.country_id,
+                  ARRAY(SELECT expertise_id FROM im_livechat_expertise_res_users_rel WHERE user_id = u.id ORDER BY 1)::text,
+                  ARRAY(SELECT r.res_lang_id FROM res_users_settings s
+                          JOIN res_lang_res_users_settings_rel r ON r.res_users_settings_id = s.id
+                         WHERE s.user_id = u.id ORDER BY 1)::text,
+                  (SELECT count(*) FROM discuss_channel c WHERE c.livechat_operator_id = u.partner_id
+                      AND c.name = 'Day visitor' AND c.livechat_active)
+             FROM im_livechat_channel_im_user cu JOIN res_users u ON u.id = cu.user_id
+             JOIN res_partner p ON p.id = u.partner_id
+             JOIN bus_presence b ON b.user_id = u.id AND b.status = 'online'
+            WHERE cu.channel_id = %s""",
+        [channel.id],
+    )
+    groups = {}
+    for *key, load in env.cr.fetchall():
+        groups.setdefault(tuple(key), []).append(load)
+    spread = max((max(loads) - min(loads) for loads in groups.values() if len(loads) > 1), default=0)
+    return {"arrivals": total, "best_tier_share": round(good / total, 4) if total else None, "load_spread": spread}
+
+
+def main():
+    args = parse_args()
+    sys.path.insert(0, args.odoo_dir)
+    import odoo
+    from odoo import SUPERUSER_ID, api
+
+    dbs = {"stock": ("bench_stock", "im_livechat"), "ext": ("bench_ext", "im_livechat_ext")}
+    for flavour, (db, module) in dbs.items():
+        if not args.keep:
+            subprocess.run(["dropdb", "--if-exists", db], check=True)
+            print(f"building {db} ({module}, no demo data)...", flush=True)
+            odoo_bin(args, db, "-i", module)
+    odoo.tools.config.parse_config([f"--addons-path={args.addons_path}", "--log-level=warn"])
+    results = {"stock": {}, "ext": {}}
+    meta = {}
+    for flavour, (db, _module) in dbs.items():
+        registry = odoo.modules.registry.Registry(db)
+        with registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            if args.keep and env["im_livechat.channel"].search_count([("name", "like", "Bench %")]):
+                channels = env["im_livechat.channel"].search([("name", "like", "Bench %")], order="id")
+                sizes = [len(c.user_ids) for c in channels]
+                expertise_ids = env["im_livechat.expertise"].search([]).ids if flavour == "ext" else []
+            else:
+                print(f"generating data in {db}...", flush=True)
+                channels, sizes, expertise_ids = generate(env, args, flavour == "ext")
+                cr.commit()
+                cr.execute("ANALYZE")
+            countries = {c: env.ref(f"base.{c}").id for c in COUNTRIES}
+            visitor_list = visitors(args, list(range(1, 41)) if flavour == "stock" else expertise_ids, countries)
+            for channel, size in zip(channels, sizes):
+                print(f"timing {flavour} at {size} operators...", flush=True)
+                results[flavour][size] = time_selections(env, channel, visitor_list, flavour == "ext")
+            if flavour == "ext":
+                cr.execute("SELECT count(*) FROM discuss_channel WHERE channel_type = 'livechat'")
+                meta = {"operators": max(sizes), "sessions": cr.fetchone()[0], "expertises": len(expertise_ids)}
+                print("simulating a day of arrivals...", flush=True)
+                middle = channels[len(channels) // 2]
+                quality = simulate_day(env, middle, args, expertise_ids, countries)
+                cr.rollback()
+    reference = sorted(results["ext"])[len(results["ext"]) // 2]
+    output = {
+        **meta,
+        "selection": {"ext": results["ext"][reference], "stock": results["stock"][reference]},
+        "scaling": [
+            {"operators": size, "ext_median_ms": results["ext"][size]["median_ms"],
+             "ext_queries": results["ext"][size]["queries"], "stock_median_ms": results["stock"][size]["median_ms"],
+             "stock_queries": results["stock"][size]["queries"]}
+            for size in sorted(results["ext"])
+        ],
+        "quality": quality,
+    }
+    print()
+    print(f"{'operators':>10} | {'ext median':>10} | {'ext p95':>8} | {'ext q':>5} | "
+          f"{'stock median':>12} | {'stock p95':>9} | {'stock q':>7} | speed-up")
+    for size in sorted(results["ext"]):
+        ext, stock = results["ext"][size], results["stock"][size]
+        print(f"{size:>10} | {ext['median_ms']:>8} ms | {ext['p95_ms']:>5} ms | {ext['queries']:>5} | "
+              f"{stock['median_ms']:>9} ms | {stock['p95_ms']:>6} ms | {stock['queries']:>7} | "
+              f"{stock['median_ms'] / ext['median_ms']:.1f}x")
+    print(f"\nsimulated day at {reference} operators: {quality['arrivals']} routed arrivals, "
+          f"best-tier share {quality['best_tier_share']}, load spread among equivalent operators "
+          f"{quality['load_spread']}")
+    with open(args.output, "w") as handle:
+        json.dump(output, handle, indent=2)
+    print(f"written {args.output}")
+
+
+if __name__ == "__main__":
+    main()
