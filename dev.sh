@@ -246,15 +246,16 @@ cmd_test() {
     if [[ ",$suites," == *",ext,"* || ",$suites," == *",stock,"* ]]; then
         local tags=""
         [[ ",$suites," == *",ext,"* ]] && tags="/im_livechat_ext"
-        [[ ",$suites," == *",stock,"* ]] && tags="${tags:+$tags,}/im_livechat"
+        # ExternalTestSuite.test_external_livechat (im_livechat's HOOT suite)
+        # fails in this Chromium with or without the module: see README.rst.
+        [[ ",$suites," == *",stock,"* ]] && tags="${tags:+$tags,}/im_livechat,-/im_livechat:ExternalTestSuite.test_external_livechat"
         run_suite "livechat" "imle_test_${stamp}" "im_livechat_ext" "$tags"
     fi
     if [[ ",$suites," == *",website,"* ]]; then
-        # website_livechat installed too: our website-side tests and the stock
-        # suite. ExternalTestSuite.test_external_livechat fails in this
-        # Chromium with or without the module (measured on stock Odoo 18).
+        # website_livechat installed too: the module's suite again, and the
+        # stock website_livechat suite
         run_suite "website" "imle_testweb_${stamp}" "im_livechat_ext,website_livechat" \
-            "/im_livechat_ext:TestWebsiteRouting,/website_livechat,-/website_livechat:ExternalTestSuite.test_external_livechat"
+            "/im_livechat_ext,/website_livechat"
     fi
     echo
     cat "$SUMMARY"

@@ -29,3 +29,13 @@ class DiscussChannel(models.Model):
         livechats = channels.filtered(lambda c: c.channel_type == "livechat" and c.livechat_channel_id)
         livechats.livechat_operator_id.user_ids._mark_livechat_assignment()
         return channels
+
+    def init(self):
+        super().init()
+        # the routing counts ongoing chats per operator at every selection:
+        # only open live chat sessions are worth an index
+        self.env.cr.execute(
+            """CREATE INDEX IF NOT EXISTS discuss_channel_livechat_ongoing_index
+                   ON discuss_channel (last_interest_dt, create_date)
+                WHERE channel_type = 'livechat' AND livechat_active"""
+        )

@@ -143,32 +143,45 @@ class ImLivechatChannel(models.Model):
     def _compute_available_operator_ids(self):
         """Present operators: online, and active within the inactivity timeout."""
         for channel in self:
-            channel.available_operator_ids = channel._get_present_operators(channel.user_ids) if channel.id else False
+            if isinstance(channel.id, int):
+                channel.available_operator_ids = channel._get_present_operators()
+            else:  # a new record not saved yet
+                channel.available_operator_ids = channel.user_ids.filtered(lambda user: user._is_user_available())
 
     @api.depends("available_operator_ids")
     def _compute_available_operator_count(self):
         for channel in self:
             channel.available_operator_count = len(channel.available_operator_ids)
 
-    def _get_present_operators(self, users):
-        """Those of `users` whose Odoo presence is online (not away, not
-        offline) and who were active within this channel's inactivity timeout."""
+    def _get_present_operators(self, users=None):
+        """Those of `users` (default: this channel's operators) whose Odoo
+        presence is online (not away, not offline) and who were active
+        within this channel's inactivity timeout."""
         self.ensure_one()
-        if not users:
+        if users is not None and not users:
             return self.env["res.users"]
         timeout = self.operator_inactivity_timeout
-        self.env["bus.presence"].flush_model()
+        if users is None:
+            operator_filter = "IN (SELECT user_id FROM im_livechat_channel_im_user WHERE channel_id = %(channel_id)s)"
+        else:
+            operator_filter = "= ANY(%(user_ids)s)"
+        self.env.flush_all()
         self.env.cr.execute(
-            """
+            f"""
             SELECT presence.user_id
               FROM bus_presence presence
               JOIN res_users u ON u.id = presence.user_id
-             WHERE presence.user_id = ANY(%s)
+             WHERE presence.user_id {operator_filter}
                AND presence.status = 'online'
                AND u.active
-               AND (%s::timestamp IS NULL OR presence.last_presence >= %s)
+               AND (%(inactive_before)s::timestamp IS NULL OR presence.last_presence >= %(inactive_before)s)
+             ORDER BY presence.user_id
             """,
-            [users.ids, *[fields.Datetime.now() - timedelta(minutes=timeout) if timeout else None] * 2],
+            {
+                "inactive_before": fields.Datetime.now() - timedelta(minutes=timeout) if timeout else None,
+                "user_ids": users.ids if users is not None else None,
+                "channel_id": self.id,
+            },
         )
         return self.env["res.users"].browse(row[0] for row in self.env.cr.fetchall())
 
@@ -327,7 +340,7 @@ class ImLivechatChannel(models.Model):
         if previous_operator_id:
             previous = next((c for c in candidates if c.partner_id == previous_operator_id), None)
             if previous and not (previous.in_call and previous.ongoing >= 2):
-                return self._decision(previous, reason=_("previous operator of this visitor"))
+                return self._decision(previous, is_previous=True)
 
         lang_matches = {c.user_id: lang if lang in c.langs else None for c in candidates} if lang else {}
         if lang and not any(lang_matches.values()):
@@ -363,11 +376,13 @@ class ImLivechatChannel(models.Model):
             expertise_ids=chosen.expertise_ids & expertise_ids,
         )
 
-    def _decision(self, state, reason=None, tier=None, lang_code=None, country_id=None, expertise_ids=()):
+    def _decision(self, state, is_previous=False, tier=None, lang_code=None, country_id=None, expertise_ids=()):
         """A RoutingDecision for one operator, with its readable reason
         (e.g. "Mitchell: speaks French (BE), expertise Billing, 1 ongoing chat")."""
         operator = self.env["res.users"].browse(state.user_id)
-        parts = [reason] if reason else []
+        # written for the managers, not the visitor: in the company's language
+        self = self.with_context(lang=self.env.company.partner_id.lang or "en_US")  # noqa: PLW0642
+        parts = [_("previous operator of this visitor")] if is_previous else []
         if lang_code:
             lang_name = self.env["res.lang"]._get_data(code=lang_code).name or lang_code
             parts.append(_("speaks %(lang)s", lang=lang_name.split(" / ")[0]))
@@ -430,28 +445,34 @@ class ImLivechatChannel(models.Model):
                   FROM discuss_channel_rtc_session rtc
                   JOIN discuss_channel_member member ON member.id = rtc.channel_member_id
                  WHERE member.partner_id IN (SELECT partner_id FROM operator)
+            ), chat_lang AS (
+                SELECT settings.user_id, array_agg(lang.code ORDER BY lang.code) AS codes
+                  FROM res_users_settings settings
+                  JOIN "{settings_langs.relation}" rel ON rel."{settings_langs.column1}" = settings.id
+                  JOIN res_lang lang ON lang.id = rel."{settings_langs.column2}" AND lang.active
+                 WHERE settings.user_id IN (SELECT user_id FROM operator)
+                 GROUP BY settings.user_id
+            ), expertise AS (
+                SELECT rel.user_id, array_agg(rel.expertise_id) AS ids
+                  FROM im_livechat_expertise_res_users_rel rel
+                  JOIN im_livechat_expertise expertise ON expertise.id = rel.expertise_id AND expertise.active
+                 WHERE rel.user_id IN (SELECT user_id FROM operator)
+                   AND rel.expertise_id = ANY(%(expertise_ids)s)
+                 GROUP BY rel.user_id
             )
             SELECT operator.user_id, operator.partner_id, operator.lang, operator.country_id,
-                   COALESCE(NULLIF((SELECT settings.livechat_username FROM res_users_settings settings
-                                     WHERE settings.user_id = operator.user_id), ''), operator.name),
+                   COALESCE(NULLIF(settings.livechat_username, ''), operator.name),
                    COALESCE(load.ongoing, 0),
                    calling.partner_id IS NOT NULL,
                    COALESCE(operator.livechat_last_assignment_dt >= %(buffer_since)s, FALSE),
-                   ARRAY(SELECT lang.code
-                           FROM res_users_settings settings
-                           JOIN "{settings_langs.relation}" rel ON rel."{settings_langs.column1}" = settings.id
-                           JOIN res_lang lang ON lang.id = rel."{settings_langs.column2}"
-                          WHERE settings.user_id = operator.user_id AND lang.active
-                          ORDER BY lang.code),
-                   ARRAY(SELECT rel.expertise_id
-                           FROM im_livechat_expertise_res_users_rel rel
-                           JOIN im_livechat_expertise expertise ON expertise.id = rel.expertise_id
-                          WHERE rel.user_id = operator.user_id
-                            AND rel.expertise_id = ANY(%(expertise_ids)s)
-                            AND expertise.active)
+                   COALESCE(chat_lang.codes, '{{}}'),
+                   COALESCE(expertise.ids, '{{}}')
               FROM operator
+              LEFT JOIN res_users_settings settings ON settings.user_id = operator.user_id
               LEFT JOIN load ON load.partner_id = operator.partner_id
               LEFT JOIN calling ON calling.partner_id = operator.partner_id
+              LEFT JOIN chat_lang ON chat_lang.user_id = operator.user_id
+              LEFT JOIN expertise ON expertise.user_id = operator.user_id
              WHERE (%(max_sessions)s::int IS NULL OR COALESCE(load.ongoing, 0) < %(max_sessions)s)
                AND NOT (%(block_call)s AND calling.partner_id IS NOT NULL)
              ORDER BY operator.user_id
