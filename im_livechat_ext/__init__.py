@@ -1,3 +1,3 @@
-from . import controllers
 from . import models
 from . import report
+from .hooks import uninstall_hook

@@ -27,5 +27,6 @@
             "im_livechat_ext/static/tests/tours/**/*",
         ],
     },
+    "uninstall_hook": "uninstall_hook",
     "installable": True,
 }
