@@ -17,7 +17,7 @@
 #   DB_NAME     demo database of `run` (default livechat_demo)
 #   HTTP_PORT   port of `run` (default 8069)
 #   PGHOST, PGPORT, PGUSER, PGPASSWORD   PostgreSQL connection (libpq defaults)
-#   TEST_SUITES `ext`, `ext,stock` or `ext,stock,website` (default: all three)
+#   TEST_SUITES any of lint,ext,stock,website (default: all four)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -236,12 +236,28 @@ run_suite() {
 # Warnings that stock Odoo prints in these suites with or without the module.
 KNOWN_WARNINGS='unaccent|geoip|GeoIP|wkhtmltopdf|longpolling|Running as user|Accessing the bus'
 
+# ruff, pylint-odoo and XML checks: the same as .pre-commit-config.yaml
+run_lint() {
+    local bin="$VENV/bin" failed=0
+    say "lint: ruff, pylint-odoo, XML"
+    (cd "$REPO" && "$bin/ruff" check . && "$bin/ruff" format --check .) || failed=1
+    (cd "$REPO" && "$bin/pylint" --rcfile=.pylintrc im_livechat_ext) || failed=1
+    (cd "$REPO" && git ls-files '*.xml' | xargs "$bin/python" tools/check_xml.py) || failed=1
+    if [ "$failed" -eq 0 ]; then
+        printf '%-8s %s\n' "lint" "clean" | tee -a "$SUMMARY"
+    else
+        printf '%-8s %s\n' "lint" "FAILED (see above)" | tee -a "$SUMMARY"
+        TOTAL_FAILED=$((TOTAL_FAILED + 1))
+    fi
+}
+
 cmd_test() {
     setup
     ensure_chromium
-    local suites="${TEST_SUITES:-ext,stock,website}"
+    local suites="${TEST_SUITES:-lint,ext,stock,website}"
     SUMMARY="$IMLE_HOME/logs/summary.txt"; mkdir -p "$IMLE_HOME/logs"; : > "$SUMMARY"
     TOTAL_PASSED=0; TOTAL_FAILED=0
+    [[ ",$suites," == *",lint,"* ]] && run_lint
     local stamp; stamp="$(date +%s)"
     if [[ ",$suites," == *",ext,"* || ",$suites," == *",stock,"* ]]; then
         local tags=""
@@ -255,7 +271,7 @@ cmd_test() {
         # website_livechat installed too: the module's suite again, and the
         # stock website_livechat suite
         run_suite "website" "imle_testweb_${stamp}" "im_livechat_ext,website_livechat" \
-            "/im_livechat_ext,/website_livechat"
+            "/im_livechat_ext,im_livechat_ext_website/im_livechat_ext,/website_livechat"
     fi
     echo
     cat "$SUMMARY"

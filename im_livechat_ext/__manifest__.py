@@ -1,7 +1,6 @@
 {
     "name": "Live Chat Routing by Language and Expertise",
-    "summary": "Route every live chat to an available operator who speaks the "
-    "visitor's language and knows the subject",
+    "summary": "Route every live chat to an available operator who speaks the visitor's language and knows the subject",
     "version": "18.0.1.0.0",
     "category": "Website/Live Chat",
     "author": "im_livechat_ext developers",

@@ -36,8 +36,18 @@ def parse_args():
 
 
 def odoo_bin(args, db, *extra):
-    cmd = [sys.executable, f"{args.odoo_dir}/odoo-bin", f"--addons-path={args.addons_path}", "-d", db,
-           "--stop-after-init", "--log-level=warn", "--without-demo=all", "--http-port=8099", *extra]
+    cmd = [
+        sys.executable,
+        f"{args.odoo_dir}/odoo-bin",
+        f"--addons-path={args.addons_path}",
+        "-d",
+        db,
+        "--stop-after-init",
+        "--log-level=warn",
+        "--without-demo=all",
+        "--http-port=8099",
+        *extra,
+    ]
     subprocess.run(cmd, check=True)
 
 
@@ -51,8 +61,9 @@ def profiles(rng, expertise_count):
         main = rng.choice(LANGS)
         chat = sorted(set(rng.sample(LANGS, rng.randint(0, 2))) - {main})
         expertises = sorted(rng.sample(range(expertise_count), rng.randint(0, 3)))
-        result.append({"lang": main, "chat_langs": chat, "country": rng.choice(COUNTRIES[:8]),
-                       "expertises": expertises})
+        result.append(
+            {"lang": main, "chat_langs": chat, "country": rng.choice(COUNTRIES[:8]), "expertises": expertises}
+        )
     return result
 
 
@@ -70,44 +81,57 @@ def generate(env, args, with_expertise):
     lang_ids = {code: env["res.lang"]._lang_get(code).id for code in LANGS}
     expertise_ids = []
     if with_expertise:
-        expertise_ids = env["im_livechat.expertise"].create(
-            [{"name": f"Expertise {i:02d}"} for i in range(expertise_count)]
-        ).ids
+        expertise_ids = (
+            env["im_livechat.expertise"].create([{"name": f"Expertise {i:02d}"} for i in range(expertise_count)]).ids
+        )
     group_ids = [env.ref("base.group_user").id, env.ref("im_livechat.im_livechat_group_user").id]
     plan = profiles(rng, expertise_count)
     users = env["res.users"].with_context(no_reset_password=True, tracking_disable=True, mail_create_nolog=True)
     operator_profiles = [plan[i % len(plan)] for i in range(operators_count)]
-    created = users.create([
-        {"name": f"Operator {i:04d}", "login": f"bench_op_{i:04d}", "lang": "en_US",
-         "groups_id": [(6, 0, group_ids)]}
-        for i in range(operators_count)
-    ])
-    for user, profile in zip(created, operator_profiles):
-        cr.execute("UPDATE res_partner SET lang = %s, country_id = %s WHERE id = %s",
-                   [profile["lang"], countries[profile["country"]], user.partner_id.id])
+    created = users.create(
+        [
+            {
+                "name": f"Operator {i:04d}",
+                "login": f"bench_op_{i:04d}",
+                "lang": "en_US",
+                "groups_id": [(6, 0, group_ids)],
+            }
+            for i in range(operators_count)
+        ]
+    )
+    for user, profile in zip(created, operator_profiles, strict=True):
+        cr.execute(
+            "UPDATE res_partner SET lang = %s, country_id = %s WHERE id = %s",
+            [profile["lang"], countries[profile["country"]], user.partner_id.id],
+        )
     Settings = env["res.users.settings"]
-    for user, profile in zip(created, operator_profiles):
+    for user, profile in zip(created, operator_profiles, strict=True):
         Settings._find_or_create_for_user(user).livechat_lang_ids = [
             (6, 0, [lang_ids[c] for c in profile["chat_langs"]])
         ]
     if with_expertise:
         cr.executemany(
             "INSERT INTO im_livechat_expertise_res_users_rel (user_id, expertise_id) VALUES (%s, %s)",
-            [(user.id, expertise_ids[e]) for user, profile in zip(created, operator_profiles)
-             for e in profile["expertises"]],
+            [
+                (user.id, expertise_ids[e])
+                for user, profile in zip(created, operator_profiles, strict=True)
+                for e in profile["expertises"]
+            ],
         )
     statuses = rng.choices(["online", "away", "offline"], weights=[80, 10, 10], k=operators_count)
     now = datetime.utcnow()
     cr.executemany(
         "INSERT INTO bus_presence (user_id, status, last_poll, last_presence) VALUES (%s, %s, %s, %s)",
-        [(user.id, status, now, now - timedelta(minutes=1)) for user, status in zip(created, statuses)],
+        [(user.id, status, now, now - timedelta(minutes=1)) for user, status in zip(created, statuses, strict=True)],
     )
     # 20 channels; three bench channels of 50, 500 and 2,000 operators (scaled)
     sizes = sorted({max(10, int(n * args.scale)) for n in (50, 500, 2000)})
     channels = env["im_livechat.channel"].create(
         [{"name": f"Bench {n}", "user_ids": [(6, 0, created[:n].ids)]} for n in sizes]
-        + [{"name": f"Channel {i}", "user_ids": [(6, 0, rng.sample(created.ids, min(25, len(created))))]}
-           for i in range(20 - len(sizes))]
+        + [
+            {"name": f"Channel {i}", "user_ids": [(6, 0, rng.sample(created.ids, min(25, len(created))))]}
+            for i in range(20 - len(sizes))
+        ]
     )
     if with_expertise:
         channels.write({"max_sessions_mode": "limited", "max_sessions": 10})
@@ -117,9 +141,19 @@ def generate(env, args, with_expertise):
     for i in range(sessions_count):
         user_id = created[rng.randrange(len(created))].id
         ongoing = i < ongoing_count
-        created_at = now - (timedelta(minutes=rng.randint(1, 25)) if ongoing else timedelta(hours=rng.randint(1, 24 * 60)))
-        rows.append((f"Visitor {i}", channels[rng.randrange(len(channels))].id, partner_of[user_id], ongoing,
-                     created_at, created_at))
+        created_at = now - (
+            timedelta(minutes=rng.randint(1, 25)) if ongoing else timedelta(hours=rng.randint(1, 24 * 60))
+        )
+        rows.append(
+            (
+                f"Visitor {i}",
+                channels[rng.randrange(len(channels))].id,
+                partner_of[user_id],
+                ongoing,
+                created_at,
+                created_at,
+            )
+        )
     cr.execute("SELECT id FROM res_users WHERE login = '__system__'")
     cr.executemany(
         """INSERT INTO discuss_channel (name, channel_type, livechat_channel_id, livechat_operator_id,
@@ -147,8 +181,9 @@ def visitors(args, expertise_ids, countries):
     result = []
     for _i in range(args.visitors):
         wanted = rng.sample(expertise_ids, rng.choice([0, 1, 1, 2])) if expertise_ids else []
-        result.append({"lang": rng.choice(VISITOR_LANGS), "country_id": countries[rng.choice(COUNTRIES)],
-                       "expertises": wanted})
+        result.append(
+            {"lang": rng.choice(VISITOR_LANGS), "country_id": countries[rng.choice(COUNTRIES)], "expertises": wanted}
+        )
     return result
 
 
@@ -170,9 +205,12 @@ def time_selections(env, channel, visitor_list, use_expertise):
         times.append((time.perf_counter() - start) * 1000)
         queries.append(env.cr.sql_log_count - before)
     times.sort()
-    return {"median_ms": round(statistics.median(times), 2),
-            "p95_ms": round(times[int(len(times) * 0.95) - 1], 2),
-            "queries": int(statistics.median(queries)), "queries_max": max(queries)}
+    return {
+        "median_ms": round(statistics.median(times), 2),
+        "p95_ms": round(times[int(len(times) * 0.95) - 1], 2),
+        "queries": int(statistics.median(queries)),
+        "queries_max": max(queries),
+    }
 
 
 def best_tier_members(env, channel, visitor):
@@ -186,14 +224,17 @@ def best_tier_members(env, channel, visitor):
                   ARRAY(SELECT expertise_id FROM im_livechat_expertise_res_users_rel WHERE user_id = u.id),
                   (SELECT count(*) FROM discuss_channel_member m JOIN discuss_channel c ON c.id = m.channel_id
                     WHERE m.partner_id = u.partner_id AND c.channel_type = 'livechat' AND c.livechat_active
-                      AND greatest(c.create_date, c.last_interest_dt) > now() at time zone 'utc' - interval '30 minutes')
+                      AND greatest(c.create_date, c.last_interest_dt)
+                          > now() at time zone 'utc' - interval '30 minutes')
              FROM im_livechat_channel_im_user cu
              JOIN res_users u ON u.id = cu.user_id JOIN res_partner p ON p.id = u.partner_id
              JOIN bus_presence b ON b.user_id = u.id AND b.status = 'online'
             WHERE cu.channel_id = %s""",
         [channel.id],
     )
-    available = [row for row in cr.fetchall() if channel.max_sessions_mode != "limited" or row[5] < channel.max_sessions]
+    available = [
+        row for row in cr.fetchall() if channel.max_sessions_mode != "limited" or row[5] < channel.max_sessions
+    ]
     lang, country, wanted = visitor["lang"], visitor["country_id"], set(visitor["expertises"])
 
     def speaks(row, exact):
@@ -231,19 +272,29 @@ def simulate_day(env, channel, args, expertise_ids, countries):
     good = total = 0
     open_sessions = []
     for _i in range(args.arrivals):
-        visitor = {"lang": rng.choice(VISITOR_LANGS), "country_id": countries[rng.choice(COUNTRIES)],
-                   "expertises": rng.sample(expertise_ids, rng.choice([0, 1, 2]))}
+        visitor = {
+            "lang": rng.choice(VISITOR_LANGS),
+            "country_id": countries[rng.choice(COUNTRIES)],
+            "expertises": rng.sample(expertise_ids, rng.choice([0, 1, 2])),
+        }
         expected = best_tier_members(env, channel, visitor)
-        decision = channel._route_visitor(lang=visitor["lang"], country_id=visitor["country_id"],
-                                          expertises=visitor["expertises"])
+        decision = channel._route_visitor(
+            lang=visitor["lang"], country_id=visitor["country_id"], expertises=visitor["expertises"]
+        )
         if not expected and not decision.operator:
             continue
         total += 1
         good += decision.operator.id in {row[0] for row in expected}
-        session = Channel.create({"name": "Day visitor", "channel_type": "livechat", "livechat_active": True,
-                                  "livechat_channel_id": channel.id,
-                                  "livechat_operator_id": decision.operator.partner_id.id,
-                                  "channel_member_ids": [(0, 0, {"partner_id": decision.operator.partner_id.id})]})
+        session = Channel.create(
+            {
+                "name": "Day visitor",
+                "channel_type": "livechat",
+                "livechat_active": True,
+                "livechat_channel_id": channel.id,
+                "livechat_operator_id": decision.operator.partner_id.id,
+                "channel_member_ids": [(0, 0, {"partner_id": decision.operator.partner_id.id})],
+            }
+        )
         open_sessions.append(session.id)
         if len(open_sessions) > 40 and rng.random() < 0.9:  # departures keep the load steady
             leaving = open_sessions.pop(rng.randrange(len(open_sessions)))
@@ -252,7 +303,8 @@ def simulate_day(env, channel, args, expertise_ids, countries):
     # load spread among equivalent operators (same profile), available ones only
     env.cr.execute(
         """SELECT p.lang, p.country_id,
-                  ARRAY(SELECT expertise_id FROM im_livechat_expertise_res_users_rel WHERE user_id = u.id ORDER BY 1)::text,
+                  ARRAY(SELECT expertise_id FROM im_livechat_expertise_res_users_rel
+                         WHERE user_id = u.id ORDER BY 1)::text,
                   ARRAY(SELECT r.res_lang_id FROM res_users_settings s
                           JOIN res_lang_res_users_settings_rel r ON r.res_users_settings_id = s.id
                          WHERE s.user_id = u.id ORDER BY 1)::text,
@@ -274,11 +326,11 @@ def simulate_day(env, channel, args, expertise_ids, countries):
 def main():
     args = parse_args()
     sys.path.insert(0, args.odoo_dir)
-    import odoo
-    from odoo import SUPERUSER_ID, api
+    import odoo  # noqa: PLC0415 (Odoo comes from --odoo-dir)
+    from odoo import SUPERUSER_ID, api  # noqa: PLC0415
 
     dbs = {"stock": ("bench_stock", "im_livechat"), "ext": ("bench_ext", "im_livechat_ext")}
-    for flavour, (db, module) in dbs.items():
+    for db, module in dbs.values():
         if not args.keep:
             subprocess.run(["dropdb", "--if-exists", db], check=True)
             print(f"building {db} ({module}, no demo data)...", flush=True)
@@ -301,7 +353,7 @@ def main():
                 cr.execute("ANALYZE")
             countries = {c: env.ref(f"base.{c}").id for c in COUNTRIES}
             visitor_list = visitors(args, list(range(1, 41)) if flavour == "stock" else expertise_ids, countries)
-            for channel, size in zip(channels, sizes):
+            for channel, size in zip(channels, sizes, strict=True):
                 print(f"timing {flavour} at {size} operators...", flush=True)
                 results[flavour][size] = time_selections(env, channel, visitor_list, flavour == "ext")
             if flavour == "ext":
@@ -316,24 +368,34 @@ def main():
         **meta,
         "selection": {"ext": results["ext"][reference], "stock": results["stock"][reference]},
         "scaling": [
-            {"operators": size, "ext_median_ms": results["ext"][size]["median_ms"],
-             "ext_queries": results["ext"][size]["queries"], "stock_median_ms": results["stock"][size]["median_ms"],
-             "stock_queries": results["stock"][size]["queries"]}
+            {
+                "operators": size,
+                "ext_median_ms": results["ext"][size]["median_ms"],
+                "ext_queries": results["ext"][size]["queries"],
+                "stock_median_ms": results["stock"][size]["median_ms"],
+                "stock_queries": results["stock"][size]["queries"],
+            }
             for size in sorted(results["ext"])
         ],
         "quality": quality,
     }
     print()
-    print(f"{'operators':>10} | {'ext median':>10} | {'ext p95':>8} | {'ext q':>5} | "
-          f"{'stock median':>12} | {'stock p95':>9} | {'stock q':>7} | speed-up")
+    print(
+        f"{'operators':>10} | {'ext median':>10} | {'ext p95':>8} | {'ext q':>5} | "
+        f"{'stock median':>12} | {'stock p95':>9} | {'stock q':>7} | speed-up"
+    )
     for size in sorted(results["ext"]):
         ext, stock = results["ext"][size], results["stock"][size]
-        print(f"{size:>10} | {ext['median_ms']:>8} ms | {ext['p95_ms']:>5} ms | {ext['queries']:>5} | "
-              f"{stock['median_ms']:>9} ms | {stock['p95_ms']:>6} ms | {stock['queries']:>7} | "
-              f"{stock['median_ms'] / ext['median_ms']:.1f}x")
-    print(f"\nsimulated day at {reference} operators: {quality['arrivals']} routed arrivals, "
-          f"best-tier share {quality['best_tier_share']}, load spread among equivalent operators "
-          f"{quality['load_spread']}")
+        print(
+            f"{size:>10} | {ext['median_ms']:>8} ms | {ext['p95_ms']:>5} ms | {ext['queries']:>5} | "
+            f"{stock['median_ms']:>9} ms | {stock['p95_ms']:>6} ms | {stock['queries']:>7} | "
+            f"{stock['median_ms'] / ext['median_ms']:.1f}x"
+        )
+    print(
+        f"\nsimulated day at {reference} operators: {quality['arrivals']} routed arrivals, "
+        f"best-tier share {quality['best_tier_share']}, load spread among equivalent operators "
+        f"{quality['load_spread']}"
+    )
     with open(args.output, "w") as handle:
         json.dump(output, handle, indent=2)
     print(f"written {args.output}")

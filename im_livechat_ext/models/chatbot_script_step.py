@@ -10,8 +10,7 @@ class ChatbotScriptStep(models.Model):
         "step_id",
         "expertise_id",
         string="Operator Expertise",
-        help="Forward to an operator who knows these subjects; when none is available, "
-        "to the next available operator.",
+        help="Forward to an operator who knows these subjects; when none is available, to the next available operator.",
     )
 
     def _process_step_forward_operator(self, discuss_channel):
@@ -26,9 +25,7 @@ class ChatbotScriptStep(models.Model):
         if not lang and "livechat_visitor_id" in session_sudo._fields:
             lang = session_sudo.livechat_visitor_id.lang_id.code
         expertises = self.sudo().operator_expertise_ids.filtered("active")
-        routing = livechat._route_visitor(
-            lang=lang, country_id=session_sudo.country_id.id, expertises=expertises
-        )
+        routing = livechat._route_visitor(lang=lang, country_id=session_sudo.country_id.id, expertises=expertises)
         # the stock forwarding asks _get_operator: hand it this very decision
         decided = discuss_channel.with_context(livechat_routing_decision=(routing.operator.id, livechat.id))
         result = super()._process_step_forward_operator(decided)

@@ -5,7 +5,10 @@ class DiscussChannel(models.Model):
     _inherit = "discuss.channel"
 
     livechat_lang_id = fields.Many2one(
-        "res.lang", "Visitor Language", index="btree_not_null", readonly=True,
+        "res.lang",
+        "Visitor Language",
+        index="btree_not_null",
+        readonly=True,
         help="Language detected for the visitor when the session started.",
     )
     livechat_expertise_ids = fields.Many2many(
@@ -31,7 +34,7 @@ class DiscussChannel(models.Model):
         return channels
 
     def init(self):
-        super().init()
+        result = super().init()
         # the routing counts ongoing chats per operator at every selection:
         # only open live chat sessions are worth an index
         self.env.cr.execute(
@@ -39,3 +42,4 @@ class DiscussChannel(models.Model):
                    ON discuss_channel (last_interest_dt, create_date)
                 WHERE channel_type = 'livechat' AND livechat_active"""
         )
+        return result

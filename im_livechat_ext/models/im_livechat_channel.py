@@ -126,13 +126,9 @@ class ImLivechatChannel(models.Model):
         # Same rules as the SQL constraints, with a message that names the field.
         for channel in self:
             if channel.max_sessions <= 0:
-                raise ValidationError(
-                    _("The maximum number of ongoing sessions per operator must be greater than 0.")
-                )
+                raise ValidationError(_("The maximum number of ongoing sessions per operator must be greater than 0."))
             if channel.operator_inactivity_timeout < 0:
-                raise ValidationError(
-                    _("The inactivity timeout cannot be negative (0 never removes operators).")
-                )
+                raise ValidationError(_("The inactivity timeout cannot be negative (0 never removes operators)."))
 
     @api.depends("user_ids")
     def _compute_operator_count(self):
@@ -194,7 +190,7 @@ class ImLivechatChannel(models.Model):
         return super().action_join()
 
     def _to_store(self, store, /, *, fields=None):
-        super()._to_store(store, fields=fields)
+        result = super()._to_store(store, fields=fields)
         if fields and "are_you_inside" in fields:
             # the kanban card shows these counts next to Join / Leave
             for channel in self:
@@ -206,6 +202,7 @@ class ImLivechatChannel(models.Model):
                         "available_operator_count": channel.available_operator_count,
                     },
                 )
+        return result
 
     # ------------------------------------------------------------------
     # Sessions
@@ -346,8 +343,7 @@ class ImLivechatChannel(models.Model):
         if lang and not any(lang_matches.values()):
             visitor_base = lang_base(lang)
             lang_matches = {
-                c.user_id: next((code for code in c.langs if lang_base(code) == visitor_base), None)
-                for c in candidates
+                c.user_id: next((code for code in c.langs if lang_base(code) == visitor_base), None) for c in candidates
             }
 
         def matches(candidate, place, expertise):
@@ -362,10 +358,12 @@ class ImLivechatChannel(models.Model):
                 return False
             return True
 
-        for tier, (place, expertise) in enumerate(ROUTING_TIERS[self.routing_priority or "language"]):
-            in_tier = [c for c in candidates if matches(c, place, expertise)]
-            if in_tier:
-                break
+        # the last tier (anyone) always has members: candidates is not empty
+        tier, (place, expertise), in_tier = next(
+            (index, rule, members)
+            for index, rule in enumerate(ROUTING_TIERS[self.routing_priority or "language"])
+            if (members := [c for c in candidates if matches(c, *rule)])
+        )
         best_load = min((c.ongoing, c.in_call, c.recently_assigned) for c in in_tier)
         chosen = random.choice([c for c in in_tier if (c.ongoing, c.in_call, c.recently_assigned) == best_load])
         return self._decision(
@@ -500,9 +498,18 @@ class ImLivechatChannel(models.Model):
                 recently_assigned=recent,
                 expertise_ids=set(expertises),
             )
-            for user_id, partner_id, main_lang, country_id, chat_name, ongoing, in_call, recent, chat_langs, expertises in (
-                self.env.cr.fetchall()
-            )
+            for (
+                user_id,
+                partner_id,
+                main_lang,
+                country_id,
+                chat_name,
+                ongoing,
+                in_call,
+                recent,
+                chat_langs,
+                expertises,
+            ) in self.env.cr.fetchall()
         ]
 
     # ------------------------------------------------------------------

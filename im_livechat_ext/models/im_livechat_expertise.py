@@ -75,8 +75,7 @@ class ImLivechatExpertise(models.Model):
         if duplicate:
             raise ValidationError(
                 _(
-                    'An expertise named "%(name)s" already exists. '
-                    "Names must be unique, whatever their case.",
+                    'An expertise named "%(name)s" already exists. Names must be unique, whatever their case.',
                     name=duplicate[1].strip(),
                 )
             )

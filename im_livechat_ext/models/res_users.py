@@ -16,9 +16,7 @@ class ResUsers(models.Model):
     # Written by the routing (SQL) when a session is given to this operator:
     # the 120 s buffer reads it, and updating this row serialises two visitors
     # that would otherwise both take this operator's last free slot.
-    livechat_last_assignment_dt = fields.Datetime(
-        "Last Live Chat Assignment", readonly=True, copy=False
-    )
+    livechat_last_assignment_dt = fields.Datetime("Last Live Chat Assignment", readonly=True, copy=False)
 
     @property
     def SELF_READABLE_FIELDS(self):
@@ -41,8 +39,8 @@ class ResUsers(models.Model):
                 lang_ids += command[2]
             elif isinstance(command, (list, tuple)) and command[0] == fields.Command.LINK:
                 lang_ids.append(command[1])
-        inactive = self.env["res.lang"].with_context(active_test=False).browse(lang_ids).filtered(
-            lambda lang: not lang.active
+        inactive = (
+            self.env["res.lang"].with_context(active_test=False).browse(lang_ids).filtered(lambda lang: not lang.active)
         )
         if inactive:
             raise ValidationError(

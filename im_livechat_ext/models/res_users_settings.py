@@ -13,8 +13,7 @@ class ResUsersSettings(models.Model):
             if inactive:
                 raise ValidationError(
                     _(
-                        "Online chat languages must be active languages: %(langs)s "
-                        "is not active.",
+                        "Online chat languages must be active languages: %(langs)s is not active.",
                         langs=", ".join(inactive.mapped("name")),
                     )
                 )

@@ -1,4 +1,5 @@
 from odoo import fields, models
+from odoo.tools import SQL
 
 
 class ImLivechatReportChannel(models.Model):
@@ -17,13 +18,17 @@ class ImLivechatReportChannel(models.Model):
 
     def init(self):
         """Add the visitor language to the stock SQL view, whatever its body."""
-        super().init()
+        result = super().init()
         self.env.cr.execute("SELECT pg_get_viewdef('im_livechat_report_channel'::regclass, true)")
         stock_body = self.env.cr.fetchone()[0].strip().rstrip(";")
         self.env.cr.execute(
-            f"""CREATE OR REPLACE VIEW im_livechat_report_channel AS (
-                SELECT report.*, session.livechat_lang_id
-                  FROM ({stock_body}) report
-                  JOIN discuss_channel session ON session.id = report.id
-            )"""
+            SQL(
+                """CREATE OR REPLACE VIEW im_livechat_report_channel AS (
+                    SELECT report.*, session.livechat_lang_id
+                      FROM (%s) report
+                      JOIN discuss_channel session ON session.id = report.id
+                )""",
+                SQL(stock_body),  # the view's own definition, read from PostgreSQL
+            )
         )
+        return result

@@ -3,3 +3,5 @@ from . import test_expertise_and_rights
 from . import test_routing
 from . import test_visitor_session
 from . import test_ui
+from . import test_concurrency
+from . import test_i18n

@@ -177,9 +177,16 @@ class TestSessionsByExpertise(LivechatRoutingCase):
     def test_group_sessions_and_report(self):
         operator = self._operator("Reporter")
         french = self._chat(operator)
-        french.write({"livechat_lang_id": self.lang["fr_FR"].id, "livechat_expertise_ids": [Command.set(self.billing.ids)]})
+        french.write(
+            {"livechat_lang_id": self.lang["fr_FR"].id, "livechat_expertise_ids": [Command.set(self.billing.ids)]}
+        )
         spanish = self._chat(operator)
-        spanish.write({"livechat_lang_id": self.lang["es_ES"].id, "livechat_expertise_ids": [Command.set((self.billing | self.sales).ids)]})
+        spanish.write(
+            {
+                "livechat_lang_id": self.lang["es_ES"].id,
+                "livechat_expertise_ids": [Command.set((self.billing | self.sales).ids)],
+            }
+        )
         for session in (french, spanish):
             session.message_post(body="hello", author_id=operator.partner_id.id, message_type="comment")
         domain = [("livechat_channel_id", "=", self.livechat.id)]

@@ -25,7 +25,9 @@ class TestUi(HttpCase):
         operator = new_test_user(
             self.env, login="ext_tour_operator", groups="base.group_user,im_livechat.im_livechat_group_user"
         )
-        other = new_test_user(self.env, login="ext_tour_other", groups="base.group_user,im_livechat.im_livechat_group_user")
+        other = new_test_user(
+            self.env, login="ext_tour_other", groups="base.group_user,im_livechat.im_livechat_group_user"
+        )
         channel = self.env["im_livechat.channel"].create({"name": "Tour Channel", "user_ids": [Command.set(other.ids)]})
         self.start_tour("/odoo/livechat", "im_livechat_ext_join_leave", login="ext_tour_operator")
         self.assertNotIn(operator, channel.user_ids)

@@ -10,8 +10,10 @@ class TestVisitorSession(HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        langs = cls.env["res.lang"].with_context(active_test=False).search(
-            [("code", "in", ["fr_FR", "fr_BE", "es_ES", "de_DE"])]
+        langs = (
+            cls.env["res.lang"]
+            .with_context(active_test=False)
+            .search([("code", "in", ["fr_FR", "fr_BE", "es_ES", "de_DE"])])
         )
         langs.write({"active": True})
         cls.env["res.lang"].with_context(active_test=False).search([("code", "=", "it_IT")]).active = False
@@ -91,3 +93,26 @@ class TestAcceptLanguageParsing(HttpCase):
         self.assertIsNone(match("de, it", active))
         self.assertIsNone(match(None, active))
         self.assertIsNone(match("fr-BE;q=0", active))
+
+
+@tagged("-standard", "im_livechat_ext_website", "post_install", "-at_install")
+class TestWebsiteVisitorLanguage(TestVisitorSession):
+    """With website_livechat installed (run by ./dev.sh test in its website
+    database): the website visitor's language comes before Accept-Language."""
+
+    def test_website_visitor_language(self):
+        portal = new_test_user(
+            self.env, login="ext_portal_visitor", password="ext_portal_visitor", groups="base.group_portal"
+        )
+        self.env["website.visitor"].create(
+            {"access_token": str(portal.partner_id.id), "lang_id": self.env.ref("base.lang_es").id}
+        )
+        self.authenticate("ext_portal_visitor", "ext_portal_visitor")
+        data = self.make_jsonrpc_request(
+            "/im_livechat/get_session",
+            {"anonymous_name": "Visitor", "channel_id": self.livechat.id},
+            headers={"Accept-Language": "de-DE"},
+        )
+        session = self.env["discuss.channel"].browse(data["discuss.channel"][0]["id"])
+        self.assertEqual(session.livechat_lang_id.code, "es_ES")
+        self.assertEqual(session.livechat_operator_id.user_ids, self.operators["es_ES"])
