@@ -17,7 +17,7 @@
 #   DB_NAME     demo database of `run` (default livechat_demo)
 #   HTTP_PORT   port of `run` (default 8069)
 #   PGHOST, PGPORT, PGUSER, PGPASSWORD   PostgreSQL connection (libpq defaults)
-#   TEST_SUITES any of lint,ext,stock,website (default: all four)
+#   TEST_SUITES any of lint,package,ext,stock,website (default: all five)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -251,14 +251,40 @@ run_lint() {
     fi
 }
 
+# Builds the wheel (OCA's whool backend), installs it into a throwaway
+# directory and has Odoo install the module from there, on a fresh database.
+run_package() {
+    local dir="$IMLE_HOME/wheel-check" db="imle_wheel_$1" log="$IMLE_HOME/logs/package.log"
+    rm -rf "$dir" && mkdir -p "$dir/dist"
+    say "package: building the wheel and installing the module from it (log: $log)"
+    local ok=1
+    {
+        "$VENV/bin/pip" wheel -q --no-deps -w "$dir/dist" "$REPO/im_livechat_ext" \
+        && "$VENV/bin/pip" install -q --no-deps --target "$dir/site" "$dir"/dist/*.whl \
+        && drop_db "$db" \
+        && ADDONS_PATH="$ODOO_DIR/addons,$dir/site/odoo/addons" odoo -d "$db" -i im_livechat_ext \
+            --without-demo=all --stop-after-init --log-level=warn --http-port="${TEST_HTTP_PORT:-8069}"
+    } >"$log" 2>&1 || ok=0
+    if [ "$ok" -eq 1 ] && ! grep -qE '^[0-9-]+ [0-9:,]+ [0-9]+ (ERROR|CRITICAL) ' "$log" \
+        && psql -d "$db" -Atqc "select state from ir_module_module where name='im_livechat_ext'" | grep -q installed; then
+        printf '%-8s %s\n' "package" "$(basename "$dir"/dist/*.whl) builds, installs and loads" | tee -a "$SUMMARY"
+    else
+        tail -n 30 "$log"
+        printf '%-8s %s\n' "package" "FAILED (see $log)" | tee -a "$SUMMARY"
+        TOTAL_FAILED=$((TOTAL_FAILED + 1))
+    fi
+    drop_db "$db"
+}
+
 cmd_test() {
     setup
     ensure_chromium
-    local suites="${TEST_SUITES:-lint,ext,stock,website}"
+    local suites="${TEST_SUITES:-lint,package,ext,stock,website}"
     SUMMARY="$IMLE_HOME/logs/summary.txt"; mkdir -p "$IMLE_HOME/logs"; : > "$SUMMARY"
     TOTAL_PASSED=0; TOTAL_FAILED=0
-    [[ ",$suites," == *",lint,"* ]] && run_lint
     local stamp; stamp="$(date +%s)"
+    [[ ",$suites," == *",lint,"* ]] && run_lint
+    [[ ",$suites," == *",package,"* ]] && run_package "$stamp"
     if [[ ",$suites," == *",ext,"* || ",$suites," == *",stock,"* ]]; then
         local tags=""
         [[ ",$suites," == *",ext,"* ]] && tags="/im_livechat_ext"

@@ -5,3 +5,4 @@ from . import test_visitor_session
 from . import test_ui
 from . import test_concurrency
 from . import test_i18n
+from . import test_ui_website
