@@ -7,6 +7,8 @@
 #                    module's tests and tours and stock Odoo's im_livechat and
 #                    website_livechat suites with the module installed
 #   ./dev.sh bench   routing benchmark, module side by side with stock Odoo 18
+#   ./dev.sh stress  N visitors at once against a multi-worker Odoo, with and
+#                    without the module
 #   ./dev.sh setup   only the set-up (PostgreSQL, Odoo 18, Python environment)
 #
 # Environment (all optional):
@@ -243,6 +245,7 @@ run_lint() {
     (cd "$REPO" && "$bin/ruff" check . && "$bin/ruff" format --check .) || failed=1
     (cd "$REPO" && "$bin/pylint" --rcfile=.pylintrc im_livechat_ext) || failed=1
     (cd "$REPO" && git ls-files '*.xml' | xargs "$bin/python" tools/check_xml.py) || failed=1
+    (cd "$REPO" && "$bin/python" tools/gen_readme.py --check) || failed=1
     if [ "$failed" -eq 0 ]; then
         printf '%-8s %s\n' "lint" "clean" | tee -a "$SUMMARY"
     else
@@ -310,10 +313,16 @@ cmd_bench() {
     "$VENV/bin/python" "$REPO/tools/bench_routing.py" --odoo-dir "$ODOO_DIR" --addons-path "$ADDONS_PATH" "$@"
 }
 
+cmd_stress() {
+    setup
+    "$VENV/bin/python" "$REPO/tools/stress_livechat.py" --odoo-dir "$ODOO_DIR" --addons-path "$ADDONS_PATH" "$@"
+}
+
 case "${1:-}" in
     run) shift; cmd_run "$@" ;;
     test) shift; cmd_test "$@" ;;
     bench) shift; cmd_bench "$@" ;;
+    stress) shift; cmd_stress "$@" ;;
     setup) shift; setup ;;
-    *) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

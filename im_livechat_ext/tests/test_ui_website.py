@@ -9,9 +9,7 @@ class TestVisitorTour(HttpCase):
     def test_chatbot_forwards_to_the_expert(self):
         invoicing = self.env["im_livechat.expertise"].create({"name": "Invoicing (tour)"})
         expert, generalist = (
-            new_test_user(
-                self.env, login=login, name=name, groups="base.group_user,im_livechat.im_livechat_group_user"
-            )
+            new_test_user(self.env, login=login, name=name, groups="base.group_user,im_livechat.im_livechat_group_user")
             for login, name in (("ext_tour_expert", "Adelaide Expert"), ("ext_tour_generalist", "Gil Generalist"))
         )
         expert.write({"livechat_username": "Ada", "livechat_expertise_ids": [Command.set(invoicing.ids)]})
