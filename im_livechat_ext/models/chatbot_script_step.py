@@ -21,6 +21,9 @@ class ChatbotScriptStep(models.Model):
             return super()._process_step_forward_operator(discuss_channel)
         # sudo: discuss.channel, res.lang - the visitor reads their own session's language
         session_sudo = discuss_channel.sudo()
+        if session_sudo.channel_member_ids.partner_id & livechat.user_ids.partner_id:
+            # an operator already joined (a forward step reached twice): keep them
+            return self.env["mail.message"]
         lang = session_sudo.livechat_lang_id.code
         if not lang and "livechat_visitor_id" in session_sudo._fields:
             lang = session_sudo.livechat_visitor_id.lang_id.code

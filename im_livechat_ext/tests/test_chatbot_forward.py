@@ -124,3 +124,70 @@ class TestChatbotForward(HttpCase):
         arch = self.env["chatbot.script.step"].get_view(view_type="form")["arch"]
         self.assertIn("operator_expertise_ids", arch)
         self.assertIn("step_type != 'forward_operator'", arch)
+
+    # ------------------------------------------------------------------
+    # Bad input: nothing lost, no traceback for the visitor
+    # ------------------------------------------------------------------
+    def test_forward_step_reached_twice_keeps_the_operator(self):
+        session = self._start()
+        self._answer(session, self.answer_invoice)
+        operators = (self.accountant | self.technician | self.spanish_technician).partner_id
+        self.assertEqual(session.channel_member_ids.partner_id & operators, self.accountant.partner_id)
+        self.forward_hardware._process_step(session)
+        self.assertEqual(
+            session.channel_member_ids.partner_id & operators, self.accountant.partner_id, "no second operator"
+        )
+
+    def test_archived_expertise_on_a_forward_step(self):
+        self.accounting.active = False
+        session = self._start()
+        self._answer(session, self.answer_invoice)
+        operators = (self.accountant | self.technician | self.spanish_technician).partner_id
+        self.assertEqual(len(session.channel_member_ids.partner_id & operators), 1, "someone still joins")
+        self.assertFalse(session.livechat_expertise_ids, "an archived expertise is not asked for")
+
+    def test_deleted_operator_keeps_sessions(self):
+        session = self._start()
+        self._answer(session, self.answer_invoice)
+        partner = self.accountant.partner_id
+        self.accountant.unlink()
+        self.assertTrue(session.exists())
+        self.assertIn(partner, session.channel_member_ids.partner_id)
+        second = self._start()
+        self._answer(second, self.answer_invoice)
+        self.assertTrue(second.channel_member_ids.partner_id & (self.technician | self.spanish_technician).partner_id)
+
+    def test_channel_without_operators(self):
+        self.livechat.user_ids = False
+        session = self._start()
+        self._answer(session, self.answer_invoice)
+        self.assertEqual(
+            session.channel_member_ids.partner_id.user_ids.filtered(lambda u: not u.share), self.env["res.users"]
+        )
+
+    def test_visitor_learns_nothing_more_about_operators(self):
+        """The JSON a visitor receives names the operator by chat name only."""
+        self.livechat.rule_ids.unlink()
+        self.accountant.write({"email": "ada.secret@example.com"})
+        data = self.make_jsonrpc_request(
+            "/im_livechat/get_session",
+            {"anonymous_name": "Visitor", "channel_id": self.livechat.id},
+            headers={"Accept-Language": "en-US"},
+        )
+        payload = str(data)
+        for secret in (
+            "livechat_routing_reason",
+            "livechat_expertise",
+            "Accounting (test)",
+            "ada.secret",
+            "Accountant",
+        ):
+            self.assertNotIn(secret, payload)
+
+    def test_very_long_expertise_name(self):
+        long_name = "Very long expertise " + "x" * 1000
+        expertise = self.env["im_livechat.expertise"].create({"name": long_name})
+        self.accountant.livechat_expertise_ids = [Command.link(expertise.id)]
+        decision = self.livechat._route_visitor(expertises=expertise)
+        self.assertEqual(decision.operator, self.accountant)
+        self.assertIn(long_name, decision.reason)

@@ -203,3 +203,27 @@ class TestSessionsByExpertise(LivechatRoutingCase):
         by_lang = dict(Report._read_group(report_domain, ["livechat_lang_id"], ["__count"]))
         self.assertEqual(by_lang[self.lang["es_ES"]], 1)
         self.assertEqual(Report.search_count(report_domain + [("livechat_expertise_ids", "in", self.sales.ids)]), 1)
+
+
+@tagged("post_install", "-at_install")
+class TestSessionRights(LivechatRoutingCase):
+    def test_routing_reason_for_managers_only(self):
+        operator = self._operator("Worker")
+        manager = new_test_user(
+            self.env, login="ext_reason_manager", groups="base.group_user,im_livechat.im_livechat_group_manager"
+        )
+        session = self._chat(operator)
+        session.sudo().livechat_routing_reason = "Worker: available, no ongoing chat"
+        self.assertEqual(session.with_user(manager).livechat_routing_reason, "Worker: available, no ongoing chat")
+        with self.assertRaises(AccessError):
+            session.with_user(operator).read(["livechat_routing_reason"])
+        self.assertNotIn("livechat_routing_reason", session.with_user(operator).fields_get())
+
+    def test_channel_routing_page_for_managers(self):
+        operator = self._operator("Setter")
+        manager = new_test_user(
+            self.env, login="ext_settings_manager", groups="base.group_user,im_livechat.im_livechat_group_manager"
+        )
+        Channel = self.env["im_livechat.channel"]
+        self.assertIn('name="routing_priority"', Channel.with_user(manager).get_view(view_type="form")["arch"])
+        self.assertNotIn('name="routing_priority"', Channel.with_user(operator).get_view(view_type="form")["arch"])
