@@ -205,8 +205,7 @@ EOF
 # Runs one Odoo test job on a fresh database; appends its totals to $SUMMARY.
 run_suite() {
     local label="$1" db="$2" modules="$3" tags="$4"
-    local log="$IMLE_HOME/logs/$label.log"
-    mkdir -p "$IMLE_HOME/logs"
+    local log="$LOG_DIR/$label.log"
     drop_db "$db"
     say "$label: installing $modules on fresh database $db and running tests $tags (log: $log)"
     local started=$SECONDS rc=0
@@ -257,7 +256,7 @@ run_lint() {
 # Builds the wheel (OCA's whool backend), installs it into a throwaway
 # directory and has Odoo install the module from there, on a fresh database.
 run_package() {
-    local dir="$IMLE_HOME/wheel-check" db="imle_wheel_$1" log="$IMLE_HOME/logs/package.log"
+    local dir="$IMLE_HOME/wheel-check-$1" db="imle_wheel_$1" log="$LOG_DIR/package.log"
     rm -rf "$dir" && mkdir -p "$dir/dist"
     say "package: building the wheel and installing the module from it (log: $log)"
     local ok=1
@@ -277,15 +276,17 @@ run_package() {
         TOTAL_FAILED=$((TOTAL_FAILED + 1))
     fi
     drop_db "$db"
+    rm -rf "$dir"
 }
 
 cmd_test() {
     setup
     ensure_chromium
     local suites="${TEST_SUITES:-lint,package,ext,stock,website}"
-    SUMMARY="$IMLE_HOME/logs/summary.txt"; mkdir -p "$IMLE_HOME/logs"; : > "$SUMMARY"
-    TOTAL_PASSED=0; TOTAL_FAILED=0
     local stamp; stamp="$(date +%s)"
+    LOG_DIR="$IMLE_HOME/logs/$stamp"; mkdir -p "$LOG_DIR"
+    SUMMARY="$LOG_DIR/summary.txt"; : > "$SUMMARY"
+    TOTAL_PASSED=0; TOTAL_FAILED=0
     [[ ",$suites," == *",lint,"* ]] && run_lint
     [[ ",$suites," == *",package,"* ]] && run_package "$stamp"
     if [[ ",$suites," == *",ext,"* || ",$suites," == *",stock,"* ]]; then

@@ -25,12 +25,13 @@ class TestTranslations(TransactionCase):
         )
         self.assertFalse(committed - exported, "strings in the .pot that the module no longer has")
 
-    def test_spanish_is_complete(self):
+    def test_spanish_and_french_are_complete(self):
         pot = {entry.msgid for entry in polib.pofile(str(I18N / "im_livechat_ext.pot"))}
-        spanish = polib.pofile(str(I18N / "es.po"))
-        translated = {entry.msgid for entry in spanish.translated_entries()}
-        self.assertFalse(pot - translated, "untranslated Spanish entries")
-        self.assertFalse(spanish.fuzzy_entries(), "fuzzy Spanish entries")
+        for lang in ("es", "fr"):
+            catalog = polib.pofile(str(I18N / f"{lang}.po"))
+            translated = {entry.msgid for entry in catalog.translated_entries()}
+            self.assertFalse(pot - translated, f"untranslated {lang} entries")
+            self.assertFalse(catalog.fuzzy_entries(), f"fuzzy {lang} entries")
 
     def test_spanish_labels_and_routing_reason(self):
         self.env["res.lang"]._activate_lang("es_ES")

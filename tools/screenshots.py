@@ -1,0 +1,140 @@
+"""Screenshots of the module for its README, from a real headless Chromium.
+
+Expects the demo database served by ``./dev.sh run`` (or any URL given with
+``--url``), logs in as admin, opens each page and saves a PNG in
+``im_livechat_ext/static/description/``.
+"""
+
+import argparse
+import base64
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import websocket  # websocket-client, in requirements.txt
+
+OUT = Path(__file__).resolve().parent.parent / "im_livechat_ext" / "static" / "description"
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--url", default="http://127.0.0.1:8069")
+    parser.add_argument("--db", default="livechat_demo")
+    parser.add_argument("--login", default="admin")
+    parser.add_argument("--password", default="admin")
+    return parser.parse_args()
+
+
+def login(args):
+    body = json.dumps(
+        {"jsonrpc": "2.0", "params": {"db": args.db, "login": args.login, "password": args.password}}
+    ).encode()
+    request = urllib.request.Request(
+        f"{args.url}/web/session/authenticate", data=body, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        cookie = response.headers.get("Set-Cookie")
+    return cookie.split("session_id=")[1].split(";")[0]
+
+
+class Browser:
+    def __init__(self):
+        self.profile = tempfile.mkdtemp()
+        self.process = subprocess.Popen(
+            [
+                shutil.which("chromium") or "chromium",
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--remote-debugging-port=9333",
+                f"--user-data-dir={self.profile}",
+                "--window-size=1400,900",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _i in range(50):
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:9333/json", timeout=2) as response:
+                    page = next(t for t in json.loads(response.read()) if t["type"] == "page")
+                    break
+            except (OSError, StopIteration):
+                time.sleep(0.2)
+        self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=60)
+        self.next_id = 0
+
+    def call(self, method, **params):
+        self.next_id += 1
+        self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.ws.recv())
+            if message.get("id") == self.next_id:
+                return message.get("result", {})
+
+    def close(self):
+        self.ws.close()
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+
+def main():
+    args = parse_args()
+    session_id = login(args)
+    channel = routing_channel_id(args, session_id)
+    browser = Browser()
+    try:
+        browser.call("Network.enable")
+        browser.call("Network.setCookie", name="session_id", value=session_id, url=args.url)
+        shots = [
+            ("expertise.png", "/odoo/action-im_livechat_ext.im_livechat_expertise_action", None),
+            ("channels.png", "/odoo/livechat", None),
+            ("routing_options.png", "/odoo/livechat/__CHANNEL__", "document.querySelector('a[name=routing]')?.click()"),
+            ("preferences.png", "/odoo/action-base.action_res_users_my", None),
+        ]
+        for name, path, script in shots:
+            browser.call("Page.navigate", url=args.url + path.replace("__CHANNEL__", str(channel)))
+            time.sleep(4)
+            if script:
+                browser.call("Runtime.evaluate", expression=script)
+                time.sleep(1.5)
+            data = browser.call("Page.captureScreenshot", format="png")["data"]
+            (OUT / name).write_bytes(base64.b64decode(data))
+            print(f"saved {OUT / name}")
+    finally:
+        browser.close()
+
+
+def routing_channel_id(args, session_id):
+    """Id of the demo channel that routes with the Routing Bot."""
+    body = json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "params": {
+                "model": "ir.model.data",
+                "method": "check_object_reference",
+                "args": ["im_livechat_ext", "im_livechat_channel_routing"],
+                "kwargs": {},
+            },
+        }
+    ).encode()
+    request = urllib.request.Request(
+        f"{args.url}/web/dataset/call_kw",
+        data=body,
+        headers={"Content-Type": "application/json", "Cookie": f"session_id={session_id}"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())["result"][1]
+
+
+if __name__ == "__main__":
+    main()
