@@ -191,6 +191,8 @@ def visitors(args, expertise_ids, countries):
 # Measures
 # ----------------------------------------------------------------------
 def time_selections(env, channel, visitor_list, use_expertise):
+    # alone, as in a request: no other channel in its prefetch set
+    channel = env["im_livechat.channel"].browse(channel.id)
     times, queries = [], []
     for warm in visitor_list[:20]:
         channel._get_operator(lang=warm["lang"], country_id=warm["country_id"])
@@ -267,6 +269,7 @@ def best_tier_members(env, channel, visitor):
 
 
 def simulate_day(env, channel, args, expertise_ids, countries):
+    channel = env["im_livechat.channel"].browse(channel.id)
     rng = random.Random(args.seed + 2)
     Channel = env["discuss.channel"]
     good = total = 0
@@ -297,7 +300,7 @@ def simulate_day(env, channel, args, expertise_ids, countries):
         )
         open_sessions.append(session.id)
         if len(open_sessions) > 40 and rng.random() < 0.9:  # departures keep the load steady
-            leaving = open_sessions.pop(rng.randrange(len(open_sessions)))
+            leaving = open_sessions.pop(0)  # chats end roughly in the order they started
             env.cr.execute("UPDATE discuss_channel SET livechat_active = FALSE WHERE id = %s", [leaving])
         env.invalidate_all()
     # load spread among equivalent operators (same profile), available ones only
@@ -339,6 +342,8 @@ def main():
     results = {"stock": {}, "ext": {}}
     meta = {}
     for flavour, (db, _module) in dbs.items():
+        # planner statistics up to date and no dead rows left by an earlier run
+        subprocess.run(["vacuumdb", "--analyze", "--quiet", db], check=True)
         registry = odoo.modules.registry.Registry(db)
         with registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
@@ -350,7 +355,7 @@ def main():
                 print(f"generating data in {db}...", flush=True)
                 channels, sizes, expertise_ids = generate(env, args, flavour == "ext")
                 cr.commit()
-                cr.execute("ANALYZE")
+                subprocess.run(["vacuumdb", "--analyze", "--quiet", db], check=True)
             countries = {c: env.ref(f"base.{c}").id for c in COUNTRIES}
             visitor_list = visitors(args, list(range(1, 41)) if flavour == "stock" else expertise_ids, countries)
             for channel, size in zip(channels, sizes, strict=True):

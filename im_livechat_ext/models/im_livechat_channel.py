@@ -323,13 +323,14 @@ class ImLivechatChannel(models.Model):
         self.ensure_one()
         Users = self.env["res.users"]
         expertise_ids = set(self._ids_of(expertises))
-        if users is None:
-            # available_operator_ids is the extension point of presence (other
-            # modules refine it): always read it fresh
+        if users is not None:
+            present = self._get_present_operators(Users.browse(self._ids_of(users)))
+        elif type(self)._compute_available_operator_ids is ImLivechatChannel._compute_available_operator_ids:
+            present = self._get_present_operators()  # what the field would hold, without its ORM cost
+        else:
+            # another module (or a test) redefines who is available: ask it, fresh
             self.invalidate_recordset(["available_operator_ids"])
             present = self.available_operator_ids
-        else:
-            present = self._get_present_operators(Users.browse(self._ids_of(users)))
         candidates = self._get_operator_states(present, expertise_ids)
         if not candidates:
             return RoutingDecision(Users)
