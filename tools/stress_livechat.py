@@ -51,11 +51,9 @@ def odoo_cmd(args, db, *extra):
 def prepare(args, db, module):
     subprocess.run(["dropdb", "--if-exists", db], check=True)
     subprocess.run(odoo_cmd(args, db, "-i", module, "--stop-after-init", "--log-level=warn"), check=True)
-    sys.path.insert(0, args.odoo_dir)
-    import odoo  # noqa: PLC0415 (Odoo comes from --odoo-dir)
+    import odoo  # noqa: PLC0415 (Odoo comes from --odoo-dir, configured in main)
     from odoo import SUPERUSER_ID, Command, api  # noqa: PLC0415
 
-    odoo.tools.config.parse_config([f"--addons-path={args.addons_path}", "--log-level=warn"])
     registry = odoo.modules.registry.Registry(db)
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
@@ -139,6 +137,8 @@ def check(args, db, channel_id, outcomes, with_module):
 
 
 def run(args, flavour, module):
+    import odoo  # noqa: PLC0415 (configured in main)
+
     db = f"stress_{flavour}"
     print(f"[{flavour}] preparing {db} with {module}...", flush=True)
     channel_id = prepare(args, db, module)
@@ -186,12 +186,17 @@ def run(args, flavour, module):
         f"answers {kinds}; sessions per operator max {max(loads.values()) if loads else 0}",
         flush=True,
     )
+    odoo.sql_db.close_db(db)
     subprocess.run(["dropdb", "--if-exists", db], check=False)
     return args.visitors / elapsed, problems
 
 
 def main():
     args = parse_args()
+    sys.path.insert(0, args.odoo_dir)
+    import odoo  # noqa: PLC0415 (Odoo comes from --odoo-dir)
+
+    odoo.tools.config.parse_config([f"--addons-path={args.addons_path}", "--log-level=warn"])
     results = {}
     failed = False
     for flavour, module in (("stock", "im_livechat"), ("ext", "im_livechat_ext")):
