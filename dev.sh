@@ -188,14 +188,17 @@ cmd_run() {
         drop_db "$db"
         odoo -d "$db" -i im_livechat_ext --stop-after-init --log-level=warn
     fi
+    local channel
+    channel="$(psql -d "$db" -Atqc "select res_id from ir_model_data where module='im_livechat_ext' and name='im_livechat_channel_routing'")"
     cat <<EOF
 
   Odoo is starting on http://localhost:$port  (login admin / password admin)
-    Live Chat > Configuration > Expertise      the expertises and their operators
-    Live Chat > Channels                        Join / Leave, routing options per channel
-    Live Chat > Sessions                        who got each chat and why
-    avatar > My Profile > Preferences           Online Chat Name, Languages, Expertise
-    http://localhost:$port/im_livechat/support/1  the visitor's side
+    Live Chat > Configuration > Expertise       the expertises and their operators
+    Live Chat > Channels                         Join / Leave; Configure Channel > Routing
+    Live Chat > Report > Sessions History        who got each chat and why (Routing Reason)
+    avatar > Preferences                         Online Chat Name, Languages, Live Chat Expertise
+    http://localhost:$port/im_livechat/support/${channel:-1}  a visitor talking to the Routing Bot
+      (log in as livechat_claire / livechat_claire in another browser to be the Billing expert online)
   Ctrl+C stops it.
 
 EOF

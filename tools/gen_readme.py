@@ -1,6 +1,7 @@
-"""Build im_livechat_ext/README.rst from its readme/ fragments (OCA layout).
+"""Build im_livechat_ext/README.rst and static/description/index.html from
+the readme/ fragments (OCA layout).
 
-``--check`` exits non-zero when README.rst is not what the fragments give.
+``--check`` exits non-zero when either is not what the fragments give.
 """
 
 import re
@@ -19,6 +20,12 @@ SECTIONS = [
 
 
 def markdown_to_rst(text):
+    text = re.sub(
+        r"^!\[([^\]]*)\]\(\.\./([^)]+)\)$",
+        lambda m: f".. image:: {m.group(2)}\n   :alt: {m.group(1)}\n",
+        text,
+        flags=re.M,
+    )
     text = re.sub(r"(?<!`)`([^`]+)`(?!`)", r"``\1``", text)
     return re.sub(r"^## (.+)$", lambda m: f"{m.group(1)}\n{'~' * len(m.group(1))}", text, flags=re.M)
 
@@ -35,14 +42,26 @@ def build():
     return "\n".join(lines) + "\n"
 
 
+def build_html(rst):
+    """static/description/index.html for Odoo's Apps page: Odoo serves the
+    images of a module description from its static/description/ folder."""
+    from docutils.core import publish_parts  # noqa: PLC0415 (only this output needs it)
+
+    body = publish_parts(rst.replace("static/description/", ""), writer_name="html5")["html_body"]
+    return f'<section class="oe_container">\n{body}</section>\n'
+
+
 def main(argv):
-    readme = ADDON / "README.rst"
+    outputs = {ADDON / "README.rst": build()}
+    outputs[ADDON / "static" / "description" / "index.html"] = build_html(outputs[ADDON / "README.rst"])
     if "--check" in argv:
-        if readme.read_text() != build():
-            print("im_livechat_ext/README.rst is not up to date: run python3 tools/gen_readme.py")
+        stale = [path.name for path, text in outputs.items() if not path.exists() or path.read_text() != text]
+        if stale:
+            print(f"not up to date: {', '.join(stale)}: run python tools/gen_readme.py")
             return 1
         return 0
-    readme.write_text(build())
+    for path, text in outputs.items():
+        path.write_text(text)
     return 0
 
 

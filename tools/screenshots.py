@@ -91,6 +91,7 @@ def main():
     args = parse_args()
     session_id = login(args)
     channel = routing_channel_id(args, session_id)
+    user_id = 2  # the demo database's admin
     browser = Browser()
     try:
         browser.call("Network.enable")
@@ -99,11 +100,12 @@ def main():
             ("expertise.png", "/odoo/action-im_livechat_ext.im_livechat_expertise_action", None),
             ("channels.png", "/odoo/livechat", None),
             ("routing_options.png", "/odoo/livechat/__CHANNEL__", "document.querySelector('a[name=routing]')?.click()"),
-            ("preferences.png", "/odoo/action-base.action_res_users_my", None),
+            ("preferences.png", "/odoo/action-base.action_res_users_my/__USER__", None),
         ]
         for name, path, script in shots:
-            browser.call("Page.navigate", url=args.url + path.replace("__CHANNEL__", str(channel)))
-            time.sleep(4)
+            url = args.url + path.replace("__CHANNEL__", str(channel)).replace("__USER__", str(user_id))
+            browser.call("Page.navigate", url=url)
+            time.sleep(4 if name != shots[0][0] else 15)  # the first page compiles the assets
             if script:
                 browser.call("Runtime.evaluate", expression=script)
                 time.sleep(1.5)
