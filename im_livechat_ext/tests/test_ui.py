@@ -10,6 +10,10 @@ class TestUi(HttpCase):
             login="ext_tour_manager",
             groups="base.group_user,im_livechat.im_livechat_group_manager",
         )
+        operator_a, operator_b = (
+            new_test_user(self.env, login=login, name=name, groups="base.group_user,im_livechat.im_livechat_group_user")
+            for login, name in (("ext_tour_op_a", "Tour Operator A"), ("ext_tour_op_b", "Tour Operator B"))
+        )
         self.start_tour(
             "/odoo/action-im_livechat_ext.im_livechat_expertise_action",
             "im_livechat_ext_expertise_and_preferences",
@@ -19,7 +23,7 @@ class TestUi(HttpCase):
         self.assertEqual(len(expertise), 1)
         self.assertEqual(manager.livechat_username, "Tour Chat Name")
         self.assertEqual(manager.livechat_expertise_ids, expertise)
-        self.assertEqual(expertise.user_ids, manager)
+        self.assertEqual(expertise.user_ids, manager | operator_a | operator_b)
 
     def test_join_leave_tour(self):
         operator = new_test_user(

@@ -15,7 +15,12 @@ registry.category("web_tour.tours").add("im_livechat_ext_chatbot_expertise_tour"
             },
         },
         { trigger: inChat('li:contains("An invoice or a payment")'), run: "click" },
+        {
+            content: "the forward step speaks, then the page is reloaded to read the conversation from the server",
+            trigger: inChat('.o-mail-Message:contains("Let me find an accountant.")'),
+            run: () => location.reload(),
+        },
+        // the notice names the expert by their online chat name
         { trigger: inChat('.o-mail-Message:contains("Ada has joined")') },
-        { trigger: inChat('.o-mail-ChatWindow-header:contains("Ada")') },
     ],
 });
