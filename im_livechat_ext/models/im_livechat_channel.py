@@ -70,7 +70,6 @@ class RoutingDecision:
 
     operator: models.BaseModel
     reason: str = ""
-    tier: int = None
 
 
 class ImLivechatChannel(models.Model):
@@ -360,22 +359,21 @@ class ImLivechatChannel(models.Model):
             return True
 
         # the last tier (anyone) always has members: candidates is not empty
-        tier, (place, expertise), in_tier = next(
-            (index, rule, members)
-            for index, rule in enumerate(ROUTING_TIERS[self.routing_priority or "language"])
+        (place, expertise), in_tier = next(
+            (rule, members)
+            for rule in ROUTING_TIERS[self.routing_priority or "language"]
             if (members := [c for c in candidates if matches(c, *rule)])
         )
         best_load = min((c.ongoing, c.in_call, c.recently_assigned) for c in in_tier)
         chosen = random.choice([c for c in in_tier if (c.ongoing, c.in_call, c.recently_assigned) == best_load])
         return self._decision(
             chosen,
-            tier=tier,
             lang_code=lang_matches.get(chosen.user_id) if place == "language" else None,
             country_id=country_id if place == "country" else None,
             expertise_ids=chosen.expertise_ids & expertise_ids,
         )
 
-    def _decision(self, state, is_previous=False, tier=None, lang_code=None, country_id=None, expertise_ids=()):
+    def _decision(self, state, is_previous=False, lang_code=None, country_id=None, expertise_ids=()):
         """A RoutingDecision for one operator, with its readable reason
         (e.g. "Mitchell: speaks French (BE), expertise Billing, 1 ongoing chat")."""
         operator = self.env["res.users"].browse(state.user_id)
@@ -400,7 +398,7 @@ class ImLivechatChannel(models.Model):
             parts.append(_("%(count)s ongoing chats", count=state.ongoing))
         if state.in_call:
             parts.append(_("in a call"))
-        return RoutingDecision(operator, reason=f"{state.chat_name}: {', '.join(parts)}", tier=tier)
+        return RoutingDecision(operator, reason=f"{state.chat_name}: {', '.join(parts)}")
 
     @api.model
     def _ids_of(self, records):

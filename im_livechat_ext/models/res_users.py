@@ -1,5 +1,4 @@
-from odoo import _, fields, models
-from odoo.exceptions import ValidationError
+from odoo import fields, models
 
 
 class ResUsers(models.Model):
@@ -27,28 +26,10 @@ class ResUsers(models.Model):
         return super().SELF_WRITEABLE_FIELDS + ["livechat_expertise_ids"]
 
     def write(self, vals):
-        self._check_livechat_langs_active(vals.get("livechat_lang_ids"))
+        # the users' field is computed from the settings and would drop an
+        # inactive language before the settings ever see it
+        self.env["res.users.settings"]._check_livechat_langs_active(vals.get("livechat_lang_ids"))
         return super().write(vals)
-
-    def _check_livechat_langs_active(self, commands):
-        """Refuse inactive chat languages loudly: the relational field would
-        otherwise drop them without a word."""
-        lang_ids = []
-        for command in commands or []:
-            if isinstance(command, (list, tuple)) and command[0] == fields.Command.SET:
-                lang_ids += command[2]
-            elif isinstance(command, (list, tuple)) and command[0] == fields.Command.LINK:
-                lang_ids.append(command[1])
-        inactive = (
-            self.env["res.lang"].with_context(active_test=False).browse(lang_ids).filtered(lambda lang: not lang.active)
-        )
-        if inactive:
-            raise ValidationError(
-                _(
-                    "Online chat languages must be active languages: %(langs)s is not active.",
-                    langs=", ".join(inactive.mapped("name")),
-                )
-            )
 
     def _mark_livechat_assignment(self):
         """Record that these operators just got a session.

@@ -1,19 +1,38 @@
-from odoo import _, api, models
+from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
 
 class ResUsersSettings(models.Model):
     _inherit = "res.users.settings"
 
-    @api.constrains("livechat_lang_ids")
-    def _check_livechat_lang_ids_active(self):
-        """A chat language nobody can select on the website routes nobody."""
-        for settings in self:
-            inactive = settings.livechat_lang_ids.filtered(lambda lang: not lang.active)
-            if inactive:
-                raise ValidationError(
-                    _(
-                        "Online chat languages must be active languages: %(langs)s is not active.",
-                        langs=", ".join(inactive.mapped("name")),
-                    )
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._check_livechat_langs_active(vals.get("livechat_lang_ids"))
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._check_livechat_langs_active(vals.get("livechat_lang_ids"))
+        return super().write(vals)
+
+    @api.model
+    def _check_livechat_langs_active(self, commands):
+        """Refuse inactive chat languages loudly, from the commands written:
+        once stored, reading the field hides them, so a constraint could not
+        see them and they would be dropped without a word."""
+        lang_ids = []
+        for command in commands or []:
+            if isinstance(command, (list, tuple)) and command[0] == fields.Command.SET:
+                lang_ids += command[2]
+            elif isinstance(command, (list, tuple)) and command[0] == fields.Command.LINK:
+                lang_ids.append(command[1])
+        inactive = (
+            self.env["res.lang"].with_context(active_test=False).browse(lang_ids).filtered(lambda lang: not lang.active)
+        )
+        if inactive:
+            raise ValidationError(
+                _(
+                    "Online chat languages must be active languages: %(langs)s is not active.",
+                    langs=", ".join(inactive.mapped("name")),
                 )
+            )

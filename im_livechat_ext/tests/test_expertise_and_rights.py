@@ -92,6 +92,9 @@ class TestExpertise(TransactionCase):
         italian.active = False
         with self.assertRaisesRegex(ValidationError, "must be active languages"):
             self.operator.livechat_lang_ids = [Command.set(italian.ids)]
+        settings = self.env["res.users.settings"]._find_or_create_for_user(self.operator)
+        with self.assertRaisesRegex(ValidationError, "must be active languages"):
+            settings.livechat_lang_ids = [Command.link(italian.id)]
 
     def test_preferences_show_expertise_to_live_chat_users_only(self):
         view = self.env.ref("base.view_users_form_simple_modif")
