@@ -9,6 +9,8 @@
 #   ./dev.sh bench   routing benchmark, module side by side with stock Odoo 18
 #   ./dev.sh stress  N visitors at once against a multi-worker Odoo, with and
 #                    without the module
+#   ./dev.sh lifecycle  install, use, upgrade, uninstall, reinstall on one
+#                    database (also a stage of `test`)
 #   ./dev.sh setup   only the set-up (PostgreSQL, Odoo 18, Python environment)
 #
 # Environment (all optional):
@@ -19,7 +21,7 @@
 #   DB_NAME     demo database of `run` (default livechat_demo)
 #   HTTP_PORT   port of `run` (default 8069)
 #   PGHOST, PGPORT, PGUSER, PGPASSWORD   PostgreSQL connection (libpq defaults)
-#   TEST_SUITES any of lint,package,ext,stock,website (default: all five)
+#   TEST_SUITES any of lint,package,lifecycle,ext,stock,website (default: all)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -240,12 +242,32 @@ run_suite() {
 # Warnings that stock Odoo prints in these suites with or without the module.
 KNOWN_WARNINGS='unaccent|geoip|GeoIP|wkhtmltopdf|longpolling|Running as user|Accessing the bus'
 
-# ruff, pylint-odoo and XML checks: the same as .pre-commit-config.yaml
+# Prettier for JavaScript and XML, from the npm registry, pinned
+PRETTIER_PACKAGES=(prettier@3.10.1 @prettier/plugin-xml@3.4.2)
+ensure_prettier() {
+    local dir="$IMLE_HOME/node" stamp="$IMLE_HOME/node/.im_livechat_ext-stamp"
+    [ -f "$stamp" ] && [ "$(cat "$stamp")" = "${PRETTIER_PACKAGES[*]}" ] && return 0
+    command -v npm >/dev/null || apt_install nodejs npm
+    say "installing ${PRETTIER_PACKAGES[*]} into $dir"
+    mkdir -p "$dir"
+    npm install --prefix "$dir" --no-save --no-audit --no-fund --loglevel=error "${PRETTIER_PACKAGES[@]}" >/dev/null \
+        || die "could not install prettier from the npm registry"
+    echo "${PRETTIER_PACKAGES[*]}" > "$stamp"
+}
+
+prettier() {
+    local modules="$IMLE_HOME/node/node_modules"
+    "$modules/.bin/prettier" --plugin="$modules/@prettier/plugin-xml/src/plugin.js" "$@"
+}
+
+# ruff, pylint-odoo, prettier and XML checks: the same as .pre-commit-config.yaml
 run_lint() {
     local bin="$VENV/bin" failed=0
-    say "lint: ruff, pylint-odoo, XML"
+    say "lint: ruff, pylint-odoo, prettier (JS, XML), XML"
+    ensure_prettier
     (cd "$REPO" && "$bin/ruff" check . && "$bin/ruff" format --check .) || failed=1
     (cd "$REPO" && "$bin/pylint" --rcfile=.pylintrc im_livechat_ext) || failed=1
+    (cd "$REPO" && prettier --check --log-level=warn "im_livechat_ext/**/*.{js,xml}") || failed=1
     (cd "$REPO" && git ls-files '*.xml' | xargs "$bin/python" tools/check_xml.py) || failed=1
     (cd "$REPO" && "$bin/python" tools/gen_readme.py --check) || failed=1
     if [ "$failed" -eq 0 ]; then
@@ -282,16 +304,41 @@ run_package() {
     rm -rf "$dir"
 }
 
+# install, use, -u, uninstall (schema back to stock), stock use, reinstall
+run_lifecycle() {
+    local db="imle_lifecycle_$1" log="$LOG_DIR/lifecycle.log" started=$SECONDS out rc=0
+    say "lifecycle: install, use, upgrade, uninstall, reinstall on $db (log: $log)"
+    out="$(lifecycle --db "$db" --log "$log")" || rc=$?
+    echo "$out"
+    local passed=0 total=0
+    if [[ "$out" =~ lifecycle:\ ([0-9]+)\ of\ ([0-9]+)\ steps\ passed ]]; then
+        passed="${BASH_REMATCH[1]}"; total="${BASH_REMATCH[2]}"
+    fi
+    printf '%-8s %4d steps  %4d passed  %3d failed  %3ds\n' "lifecycle" "$total" "$passed" $((total - passed)) \
+        $((SECONDS - started)) | tee -a "$SUMMARY"
+    TOTAL_PASSED=$((TOTAL_PASSED + passed)); TOTAL_FAILED=$((TOTAL_FAILED + total - passed))
+    if [ "$total" -eq 0 ] || { [ "$rc" -ne 0 ] && [ "$passed" -eq "$total" ]; }; then
+        TOTAL_FAILED=$((TOTAL_FAILED + 1))
+    fi
+    drop_db "$db"
+}
+
+lifecycle() {
+    "$VENV/bin/python" "$REPO/tools/lifecycle_check.py" --odoo-dir "$ODOO_DIR" --addons-path "$ADDONS_PATH" \
+        --data-dir "$IMLE_HOME/filestore" "$@"
+}
+
 cmd_test() {
     setup
     ensure_chromium
-    local suites="${TEST_SUITES:-lint,package,ext,stock,website}"
+    local suites="${TEST_SUITES:-lint,package,lifecycle,ext,stock,website}"
     local stamp; stamp="$(date +%s)"
     LOG_DIR="$IMLE_HOME/logs/$stamp"; mkdir -p "$LOG_DIR"
     SUMMARY="$LOG_DIR/summary.txt"; : > "$SUMMARY"
     TOTAL_PASSED=0; TOTAL_FAILED=0
     [[ ",$suites," == *",lint,"* ]] && run_lint
     [[ ",$suites," == *",package,"* ]] && run_package "$stamp"
+    [[ ",$suites," == *",lifecycle,"* ]] && run_lifecycle "$stamp"
     if [[ ",$suites," == *",ext,"* || ",$suites," == *",stock,"* ]]; then
         local tags=""
         [[ ",$suites," == *",ext,"* ]] && tags="/im_livechat_ext"
@@ -327,6 +374,7 @@ case "${1:-}" in
     test) shift; cmd_test "$@" ;;
     bench) shift; cmd_bench "$@" ;;
     stress) shift; cmd_stress "$@" ;;
+    lifecycle) shift; setup; lifecycle "$@" ;;
     setup) shift; setup ;;
-    *) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

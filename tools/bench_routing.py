@@ -173,7 +173,7 @@ def generate(env, args, with_expertise):
             WHERE c.livechat_active AND c.name LIKE 'Visitor %' AND m.partner_id % 17 = 0"""
     )
     env.invalidate_all()
-    return channels, sizes, expertise_ids
+    return channels[: len(sizes)], sizes, expertise_ids  # the bench channels
 
 
 def refresh_clock(env):
@@ -384,6 +384,16 @@ def simulate_day(env, channel, args, expertise_ids, countries):
     return {"arrivals": total, "best_tier_share": round(good / total, 4) if total else None, "load_spread": spread}
 
 
+def database_exists(db):
+    found = subprocess.run(
+        ["psql", "-d", "postgres", "-Atqc", "SELECT 1 FROM pg_database WHERE datname = %s" % f"'{db}'"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return found.stdout.strip() == "1"
+
+
 def main():
     args = parse_args()
     sys.path.insert(0, args.odoo_dir)
@@ -392,7 +402,7 @@ def main():
 
     dbs = {"stock": ("bench_stock", "im_livechat"), "ext": ("bench_ext", "im_livechat_ext")}
     for db, module in dbs.values():
-        if not args.keep:
+        if not args.keep or not database_exists(db):
             subprocess.run(["dropdb", "--if-exists", db], check=True)
             print(f"building {db} ({module}, no demo data)...", flush=True)
             odoo_bin(args, db, "-i", module)

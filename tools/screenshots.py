@@ -91,6 +91,7 @@ def main():
     args = parse_args()
     session_id = login(args)
     channel = routing_channel_id(args, session_id)
+    session = routed_session_id(args, session_id, channel)
     user_id = 2  # the demo database's admin
     browser = Browser()
     try:
@@ -101,9 +102,11 @@ def main():
             ("channels.png", "/odoo/livechat", None),
             ("routing_options.png", "/odoo/livechat/__CHANNEL__", "document.querySelector('a[name=routing]')?.click()"),
             ("preferences.png", "/odoo/action-base.action_res_users_my/__USER__", None),
+            ("routed_session.png", "/odoo/action-im_livechat.discuss_channel_action/__SESSION__", None),
         ]
         for name, path, script in shots:
             url = args.url + path.replace("__CHANNEL__", str(channel)).replace("__USER__", str(user_id))
+            url = url.replace("__SESSION__", str(session))
             browser.call("Page.navigate", url=url)
             time.sleep(4 if name != shots[0][0] else 15)  # the first page compiles the assets
             if script:
@@ -116,18 +119,10 @@ def main():
         browser.close()
 
 
-def routing_channel_id(args, session_id):
-    """Id of the demo channel that routes with the Routing Bot."""
+def rpc(args, session_id, model, method, *method_args, **kwargs):
+    """One JSON-RPC call as the logged-in user."""
     body = json.dumps(
-        {
-            "jsonrpc": "2.0",
-            "params": {
-                "model": "ir.model.data",
-                "method": "check_object_reference",
-                "args": ["im_livechat_ext", "im_livechat_channel_routing"],
-                "kwargs": {},
-            },
-        }
+        {"jsonrpc": "2.0", "params": {"model": model, "method": method, "args": method_args, "kwargs": kwargs}}
     ).encode()
     request = urllib.request.Request(
         f"{args.url}/web/dataset/call_kw",
@@ -135,7 +130,54 @@ def routing_channel_id(args, session_id):
         headers={"Content-Type": "application/json", "Cookie": f"session_id={session_id}"},
     )
     with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())["result"][1]
+        answer = json.loads(response.read())
+    if "error" in answer:
+        raise RuntimeError(answer["error"]["data"]["message"])
+    return answer["result"]
+
+
+def routing_channel_id(args, session_id):
+    """Id of the demo channel that routes with the Routing Bot."""
+    return rpc(
+        args, session_id, "ir.model.data", "check_object_reference", "im_livechat_ext", "im_livechat_channel_routing"
+    )[1]
+
+
+def routed_session_id(args, session_id, channel):
+    """A real visitor session, routed by the module: the demo operators are
+    put online, then an anonymous visitor whose browser asks for Belgian
+    French opens a chat on the channel."""
+    users = rpc(args, session_id, "res.users", "search", [("login", "like", "livechat_")])
+    now = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+    presences = rpc(args, session_id, "bus.presence", "search_read", [("user_id", "in", users)], ["user_id"])
+    known = {presence["user_id"][0] for presence in presences}
+    rpc(
+        args,
+        session_id,
+        "bus.presence",
+        "write",
+        [p["id"] for p in presences],
+        {"status": "online", "last_presence": now},
+    )
+    for user in set(users) - known:
+        # bus.presence.create is not marked @api.model: RPC passes ids first
+        rpc(args, session_id, "bus.presence", "create", [], {"user_id": user, "status": "online", "last_presence": now})
+    body = json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "params": {"channel_id": channel, "anonymous_name": "Visitor from Brussels", "persisted": True},
+        }
+    ).encode()
+    request = urllib.request.Request(
+        f"{args.url}/im_livechat/get_session",
+        data=body,
+        headers={"Content-Type": "application/json", "Accept-Language": "fr-BE,fr;q=0.9,en;q=0.5"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        answer = json.loads(response.read())["result"]
+    if not answer:
+        raise RuntimeError("no operator available for the visitor")
+    return answer["discuss.channel"][0]["id"]
 
 
 if __name__ == "__main__":

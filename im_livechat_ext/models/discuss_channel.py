@@ -1,4 +1,9 @@
 from odoo import api, fields, models
+from odoo.tools import SQL
+
+# the routing counts ongoing chats per operator at every selection; the
+# uninstall hook drops this index, which Odoo would not
+ONGOING_CHATS_INDEX = "discuss_channel_livechat_ongoing_index"
 
 
 class DiscussChannel(models.Model):
@@ -38,8 +43,11 @@ class DiscussChannel(models.Model):
         # the routing counts ongoing chats per operator at every selection:
         # only open live chat sessions are worth an index
         self.env.cr.execute(
-            """CREATE INDEX IF NOT EXISTS discuss_channel_livechat_ongoing_index
-                   ON discuss_channel (last_interest_dt, create_date)
-                WHERE channel_type = 'livechat' AND livechat_active"""
+            SQL(
+                """CREATE INDEX IF NOT EXISTS %s
+                       ON discuss_channel (last_interest_dt, create_date)
+                    WHERE channel_type = 'livechat' AND livechat_active""",
+                SQL.identifier(ONGOING_CHATS_INDEX),
+            )
         )
         return result

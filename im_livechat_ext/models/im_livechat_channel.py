@@ -61,6 +61,7 @@ class OperatorState:
     ongoing: int
     in_call: bool
     recently_assigned: bool
+    last_assignment_dt: object = None  # datetime of the operator's last session, None if never
     expertise_ids: set = field(default_factory=set)
 
 
@@ -72,6 +73,15 @@ class RoutingDecision:
     reason: str = ""
 
 
+ROUTING_SETTINGS = {
+    "routing_priority",
+    "max_sessions_mode",
+    "max_sessions",
+    "block_assignment_during_call",
+    "operator_inactivity_timeout",
+}
+
+
 class ImLivechatChannel(models.Model):
     _inherit = "im_livechat.channel"
 
@@ -79,6 +89,7 @@ class ImLivechatChannel(models.Model):
         [("language", "Language first"), ("expertise", "Expertise first")],
         default="language",
         required=True,
+        groups="base.group_user",
         help="Language first: an operator who speaks the visitor's language is preferred, "
         "then expertise decides among them. Expertise first: an operator who knows the "
         "subject is preferred, then language decides among them.",
@@ -88,19 +99,23 @@ class ImLivechatChannel(models.Model):
         string="Sessions per Operator",
         default="unlimited",
         required=True,
+        groups="base.group_user",
     )
     max_sessions = fields.Integer(
         "Maximum Ongoing Sessions",
         default=10,
+        groups="base.group_user",
         help="An operator with this many ongoing chats gets no new one.",
     )
     block_assignment_during_call = fields.Boolean(
         "No New Chat During a Call",
+        groups="base.group_user",
         help="Operators in a call get no new chat until they hang up.",
     )
     operator_inactivity_timeout = fields.Integer(
         "Inactivity Timeout (minutes)",
         default=30,
+        groups="base.group_user",
         help="Operators without any activity in Odoo for this long get no chat and are "
         "removed from the channel's operators. 0 never removes anybody.",
     )
@@ -119,6 +134,24 @@ class ImLivechatChannel(models.Model):
             "The inactivity timeout cannot be negative (0 never removes operators).",
         ),
     ]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._check_routing_settings_access(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._check_routing_settings_access(vals)
+        return super().write(vals)
+
+    def _check_routing_settings_access(self, vals):
+        """Stock lets operators edit channels (Join writes the channel); the
+        routing settings decide who gets which chat, so only managers change them."""
+        if self.env.su or not ROUTING_SETTINGS.intersection(vals):
+            return
+        if not self.env.user.has_group("im_livechat.im_livechat_group_manager"):
+            raise AccessError(_("Only Live Chat managers can change the routing settings of a channel."))
 
     @api.constrains("max_sessions", "operator_inactivity_timeout")
     def _check_routing_limits(self):
@@ -317,7 +350,9 @@ class ImLivechatChannel(models.Model):
            a language matches exactly, or, when no candidate matches exactly,
            by its base language.
         4. Inside the tier: fewest ongoing chats, not in a call, not assigned
-           in the last 120 s; remaining ties at random.
+           in the last 120 s; among operators who all were, the one assigned
+           longest ago (a burst of visitors goes round the team instead of
+           piling on whoever the dice pick); remaining ties at random.
         """
         self.ensure_one()
         Users = self.env["res.users"]
@@ -365,7 +400,11 @@ class ImLivechatChannel(models.Model):
             if (members := [c for c in candidates if matches(c, *rule)])
         )
         best_load = min((c.ongoing, c.in_call, c.recently_assigned) for c in in_tier)
-        chosen = random.choice([c for c in in_tier if (c.ongoing, c.in_call, c.recently_assigned) == best_load])
+        ties = [c for c in in_tier if (c.ongoing, c.in_call, c.recently_assigned) == best_load]
+        if best_load[2]:  # every one of them got a session in the last 120 s
+            longest_ago = min(c.last_assignment_dt for c in ties)
+            ties = [c for c in ties if c.last_assignment_dt == longest_ago]
+        chosen = random.choice(ties)
         return self._decision(
             chosen,
             lang_code=lang_matches.get(chosen.user_id) if place == "language" else None,
@@ -462,6 +501,7 @@ class ImLivechatChannel(models.Model):
                    COALESCE(load.ongoing, 0),
                    calling.partner_id IS NOT NULL,
                    COALESCE(operator.livechat_last_assignment_dt >= %(buffer_since)s, FALSE),
+                   operator.livechat_last_assignment_dt,
                    COALESCE(chat_lang.codes, '{{}}'),
                    COALESCE(expertise.ids, '{{}}')
               FROM operator
@@ -495,6 +535,7 @@ class ImLivechatChannel(models.Model):
                 ongoing=ongoing,
                 in_call=in_call,
                 recently_assigned=recent,
+                last_assignment_dt=last_assignment_dt,
                 expertise_ids=set(expertises),
             )
             for (
@@ -506,6 +547,7 @@ class ImLivechatChannel(models.Model):
                 ongoing,
                 in_call,
                 recent,
+                last_assignment_dt,
                 chat_langs,
                 expertises,
             ) in self.env.cr.fetchall()

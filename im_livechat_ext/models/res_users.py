@@ -1,3 +1,5 @@
+from datetime import datetime, timezone
+
 from odoo import fields, models
 
 
@@ -10,6 +12,7 @@ class ResUsers(models.Model):
         "user_id",
         "expertise_id",
         string="Live Chat Expertise",
+        groups="im_livechat.im_livechat_group_user",
         help="Subjects you know: chats asking for them are routed to you first.",
     )
     # Written by the routing (SQL) when a session is given to this operator:
@@ -43,7 +46,9 @@ class ResUsers(models.Model):
         # Odoo (logged as such): not an error worth a line of its own
         self.env.cr.execute(
             "UPDATE res_users SET livechat_last_assignment_dt = %s WHERE id = ANY(%s)",
-            [fields.Datetime.now(), self.ids],
+            # to the microsecond: the routing tells apart operators given a
+            # session within the same second (see _route_visitor)
+            [datetime.now(timezone.utc).replace(tzinfo=None), self.ids],
             log_exceptions=False,
         )
         self.invalidate_recordset(["livechat_last_assignment_dt"])

@@ -23,7 +23,9 @@ class TestTranslations(TransactionCase):
             exported - committed,
             "strings missing from i18n/im_livechat_ext.pot: export it again (see README.rst)",
         )
-        self.assertFalse(committed - exported, "strings in the .pot that the module no longer has")
+        if self.env.ref("im_livechat_ext.expertise_billing", raise_if_not_found=False):
+            # demo data's strings are in the .pot: only a database with demo data exports them all
+            self.assertFalse(committed - exported, "strings in the .pot that the module no longer has")
 
     def test_spanish_and_french_are_complete(self):
         pot = {entry.msgid for entry in polib.pofile(str(I18N / "im_livechat_ext.pot"))}

@@ -195,6 +195,34 @@ class TestRouting(LivechatRoutingCase):
         for _i in range(5):
             self.assertEqual(self.livechat._get_operator(), first)
 
+    def test_a_burst_of_visitors_goes_round_the_team(self):
+        """Chats that end oldest first never leave one operator two chats
+        behind an equivalent colleague: within 120 s, the one assigned
+        longest ago comes first, so the team is served in turn."""
+        team = self._operator("Ann") | self._operator("Bob") | self._operator("Cyd")
+        first_round = []
+        for _i in range(3):
+            operator = self.livechat._get_operator()
+            first_round.append(operator)
+            self._chat(operator)
+        self.assertEqual(set(first_round), set(team), "everyone gets one before anyone gets two")
+        open_chats = []
+        for arrival in range(30):
+            operator = self.livechat._get_operator()
+            if arrival < 3:
+                self.assertEqual(operator, first_round[arrival], "the second round follows the first")
+            open_chats.append(self._chat(operator))
+            if arrival % 3 != 2:  # most arrivals see the oldest chat end
+                open_chats.pop(0).livechat_active = False
+            self.env.flush_all()
+            loads = [
+                self.env["discuss.channel"].search_count(
+                    [("livechat_active", "=", True), ("channel_member_ids.partner_id", "=", user.partner_id.id)]
+                )
+                for user in team
+            ]
+            self.assertLessEqual(max(loads) - min(loads), 1, f"loads {loads} after arrival {arrival}")
+
     def test_remaining_ties_are_random(self):
         first = self._operator("First")
         second = self._operator("Second")
