@@ -271,6 +271,9 @@ class TestRightsMatrix(LivechatRoutingCase):
             ),
             "admin": cls.env.ref("base.user_admin"),
         }
+        if "website_published" in cls.livechat:
+            # with website_livechat, visitors only see channels published on the website (stock rule)
+            cls.livechat.website_published = True
         cls.colleague = cls._operator("Colleague", chat_langs=["fr_FR"], expertises=cls.billing)
         cls.session = cls.env["discuss.channel"].create(
             {
