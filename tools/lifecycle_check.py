@@ -24,8 +24,9 @@ import time
 import psycopg2
 
 MODULE = "im_livechat_ext"
-LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \d+ (WARNING|ERROR|CRITICAL) ")
+# a narrower list than dev.sh's KNOWN_WARNINGS: no bus or longpolling noise is expected here
 KNOWN_WARNINGS = re.compile(r"unaccent|geoip|GeoIP|wkhtmltopdf|Running as user")
+LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \d+ (WARNING|ERROR|CRITICAL) ")
 
 STEPS = 10  # the steps of run(), every one must pass
 
@@ -98,7 +99,7 @@ env["ir.module.module"].search([("name", "=", "im_livechat_ext")]).button_immedi
 print("LIFECYCLE {}")
 """
 
-# Runs after the reinstall: the module routes again, on the old data too.
+# Runs after the reinstall: the module routes again, with its reason.
 CHECK_AFTER_REINSTALL = """
 import json
 from odoo import Command
@@ -132,7 +133,6 @@ class Lifecycle:
     def __init__(self, args):
         self.args = args
         self.log = open(args.log, "w") if args.log else sys.stdout  # noqa: SIM115
-        self.failures = []
         self.passed = 0
         self.state = {}
 
@@ -163,12 +163,14 @@ class Lifecycle:
             rc, output = self.odoo(subcommand="shell", stdin=script)
         if rc:
             problems.append(f"odoo exited with {rc}")
+        finished = False
         for line in output.splitlines():
             if LOG_LINE.match(line) and not KNOWN_WARNINGS.search(line):
                 problems.append(line.strip()[:300])
             elif line.startswith("LIFECYCLE "):
                 self.state.update(json.loads(line[len("LIFECYCLE ") :]))
-        if script is not None and not any(line.startswith("LIFECYCLE ") for line in output.splitlines()):
+                finished = True
+        if script is not None and not finished:
             problems.append("the check did not finish: " + (output.strip().splitlines() or ["no output"])[-1][:300])
         self.report(name, problems, started)
         return not problems
@@ -179,8 +181,6 @@ class Lifecycle:
         print(f"  {name:<58} {status:>6}  {time.monotonic() - started:5.1f}s", flush=True)
         for problem in problems[:10]:
             print(f"      {problem}", flush=True)
-        if problems:
-            self.failures.append(name)
 
     def connect(self):
         return psycopg2.connect(dbname=self.args.db)
@@ -273,7 +273,7 @@ class Lifecycle:
         if not self.args.keep:
             subprocess.run(["dropdb", "--if-exists", self.args.db], check=False, stderr=subprocess.DEVNULL)
         print(f"lifecycle: {self.passed} of {STEPS} steps passed")
-        return 0 if self.passed == STEPS and not self.failures else 1
+        return 0 if self.passed == STEPS else 1
 
 
 if __name__ == "__main__":

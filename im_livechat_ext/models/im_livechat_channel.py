@@ -399,12 +399,14 @@ class ImLivechatChannel(models.Model):
             for rule in ROUTING_TIERS[self.routing_priority or "language"]
             if (members := [c for c in candidates if matches(c, *rule)])
         )
-        best_load = min((c.ongoing, c.in_call, c.recently_assigned) for c in in_tier)
-        ties = [c for c in in_tier if (c.ongoing, c.in_call, c.recently_assigned) == best_load]
-        if best_load[2]:  # every one of them got a session in the last 120 s
-            longest_ago = min(c.last_assignment_dt for c in ties)
-            ties = [c for c in ties if c.last_assignment_dt == longest_ago]
-        chosen = random.choice(ties)
+
+        def rank(c):
+            # the last key only orders operators who all got a session in the
+            # last 120 s (the others have none to compare): longest ago first
+            return (c.ongoing, c.in_call, c.recently_assigned, c.last_assignment_dt if c.recently_assigned else None)
+
+        best = min(map(rank, in_tier))
+        chosen = random.choice([c for c in in_tier if rank(c) == best])
         return self._decision(
             chosen,
             lang_code=lang_matches.get(chosen.user_id) if place == "language" else None,
