@@ -26,6 +26,7 @@
             "im_livechat_ext/static/tests/tours/**/*",
         ],
     },
+    "pre_init_hook": "pre_init_hook",
     "uninstall_hook": "uninstall_hook",
     "installable": True,
 }

@@ -7,6 +7,16 @@ from odoo.addons.im_livechat.report.im_livechat_report_channel import (
 from .models.discuss_channel import ONGOING_CHATS_INDEX
 
 
+def pre_init_hook(env):
+    """Channels that exist before the module keep their operators: their
+    inactivity timeout starts at 0 (never remove) until an administrator
+    chooses one; channels created afterwards get the default, 30 minutes."""
+    env.cr.execute(
+        "ALTER TABLE im_livechat_channel ADD COLUMN IF NOT EXISTS operator_inactivity_timeout integer DEFAULT 0"
+    )
+    env.cr.execute("ALTER TABLE im_livechat_channel ALTER COLUMN operator_inactivity_timeout DROP DEFAULT")
+
+
 def uninstall_hook(env):
     """Leave the database as stock Odoo had it: its session report view (ours
     reads discuss_channel.livechat_lang_id, a column about to go) and no index

@@ -6,3 +6,4 @@ from . import discuss_channel
 from . import chatbot_script
 from . import chatbot_script_step
 from . import im_livechat_operator_removal
+from . import im_livechat_operator_status

@@ -1,13 +1,20 @@
 from odoo import models
+from odoo.http import request
 
 
 class ChatbotScript(models.Model):
     _inherit = "chatbot.script"
 
     def _get_chatbot_language(self):
-        """A language cookie left by a language since deactivated must not
-        break the visitor's chat: fall back to an active language."""
+        """The chatbot speaks the visitor's language (SPEC F3): without a
+        website language cookie, the one detected from the website visitor
+        or the browser. A cookie left by a language since deactivated must
+        not break the visitor's chat: fall back to an active language."""
         code = super()._get_chatbot_language()
+        if request and not request.cookies.get("frontend_lang") and self.env.user._is_public():
+            detected = self.env["im_livechat.channel"]._detect_visitor_lang()
+            if detected:
+                return detected.code
         if self.env["res.lang"]._get_data(code=code).code:
             return code
         return self.env["res.lang"]._get_data(code=self.env.user.lang).code or "en_US"

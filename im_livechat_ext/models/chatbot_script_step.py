@@ -1,5 +1,7 @@
 from odoo import fields, models
 
+from ..tools import routing_sql
+
 
 class ChatbotScriptStep(models.Model):
     _inherit = "chatbot.script.step"
@@ -29,9 +31,7 @@ class ChatbotScriptStep(models.Model):
             lang = session_sudo.livechat_visitor_id.lang_id.code
         expertises = self.sudo().operator_expertise_ids.filtered("active")
         routing = livechat._route_visitor(lang=lang, country_id=session_sudo.country_id.id, expertises=expertises)
-        # the stock forwarding asks _get_operator: hand it this very decision
-        decided = discuss_channel.with_context(livechat_routing_decision=(routing.operator.id, livechat.id))
-        result = super()._process_step_forward_operator(decided)
+        result = super()._process_step_forward_operator(livechat._with_routing_decision(discuss_channel, routing))
         if routing.operator and routing.operator.partner_id in session_sudo.channel_member_ids.partner_id:
             session_sudo.write(
                 {
@@ -39,5 +39,5 @@ class ChatbotScriptStep(models.Model):
                     "livechat_routing_reason": routing.reason,
                 }
             )
-            routing.operator._mark_livechat_assignment()
+            routing_sql.mark_assigned(self.env.cr, routing.operator.ids)
         return result

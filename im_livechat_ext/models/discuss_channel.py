@@ -1,6 +1,8 @@
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from ..tools import routing_sql
+
 # the routing counts ongoing chats per operator at every selection; the
 # uninstall hook drops this index, which Odoo would not
 ONGOING_CHATS_INDEX = "discuss_channel_livechat_ongoing_index"
@@ -35,7 +37,8 @@ class DiscussChannel(models.Model):
     def create(self, vals_list):
         channels = super().create(vals_list)
         livechats = channels.filtered(lambda c: c.channel_type == "livechat" and c.livechat_channel_id)
-        livechats.livechat_operator_id.user_ids._mark_livechat_assignment()
+        # the 120 s buffer and the burst order of the routing read this
+        routing_sql.mark_assigned(self.env.cr, livechats.livechat_operator_id.user_ids.ids)
         return channels
 
     def init(self):

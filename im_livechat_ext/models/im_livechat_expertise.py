@@ -10,6 +10,10 @@ class ImLivechatExpertise(models.Model):
     _name = "im_livechat.expertise"
     _description = "Live Chat Expertise"
     _order = "name, id"
+    # x2many commands that create, edit or delete expertises run with the
+    # rights of the user who sent them, even where stock writes as superuser
+    # (one's own user record in Preferences)
+    _allow_sudo_commands = False
 
     def _default_color(self):
         return randint(1, 11)
@@ -28,6 +32,16 @@ class ImLivechatExpertise(models.Model):
     )
     user_count = fields.Integer("Number of Operators", compute="_compute_user_count")
 
+    _sql_constraints = [
+        (
+            "name_unique",
+            # the database keeps two managers from creating the same name at
+            # the same moment; _check_name_unique also compares translations
+            "EXCLUDE USING btree (lower(btrim(name->>'en_US')) WITH =)",
+            "An expertise with this name already exists. Names must be unique, whatever their case.",
+        ),
+    ]
+
     @api.depends("user_ids")
     def _compute_user_count(self):
         for expertise in self:
@@ -37,11 +51,37 @@ class ImLivechatExpertise(models.Model):
     def create(self, vals_list):
         for vals in vals_list:
             self._strip_name(vals)
+            self._check_source_name_free(vals)
         return super().create(vals_list)
 
     def write(self, vals):
         self._strip_name(vals)
+        if (self.env.lang or "en_US") == "en_US":
+            self._check_source_name_free(vals)
         return super().write(vals)
+
+    def _check_source_name_free(self, vals):
+        """The clear error before the database's constraint on the source
+        (English) name would refuse the row; the constraint is for two
+        managers creating the same name at the same moment."""
+        name = vals.get("name")
+        if not isinstance(name, str) or not name:
+            return
+        self.flush_model(["name"])
+        self.env.cr.execute(
+            """SELECT name->>'en_US' FROM im_livechat_expertise
+                WHERE lower(btrim(name->>'en_US')) = lower(btrim(%s)) AND id != ALL(%s) LIMIT 1""",
+            [name, self.ids],
+        )
+        if existing := self.env.cr.fetchone():
+            raise ValidationError(self._duplicate_name_message(existing[0]))
+
+    @api.model
+    def _duplicate_name_message(self, name):
+        return _(
+            'An expertise named "%(name)s" already exists. Names must be unique, whatever their case.',
+            name=name.strip(),
+        )
 
     @api.model
     def _strip_name(self, vals):
@@ -73,9 +113,4 @@ class ImLivechatExpertise(models.Model):
         )
         duplicate = self.env.cr.fetchone()
         if duplicate:
-            raise ValidationError(
-                _(
-                    'An expertise named "%(name)s" already exists. Names must be unique, whatever their case.',
-                    name=duplicate[1].strip(),
-                )
-            )
+            raise ValidationError(self._duplicate_name_message(duplicate[1]))

@@ -1,6 +1,7 @@
-from datetime import datetime, timezone
+from odoo import _, fields, models
+from odoo.exceptions import AccessError
 
-from odoo import fields, models
+from ..tools.x2many_commands import linked_ids
 
 
 class ResUsers(models.Model):
@@ -15,10 +16,6 @@ class ResUsers(models.Model):
         groups="im_livechat.im_livechat_group_user",
         help="Subjects you know: chats asking for them are routed to you first.",
     )
-    # Written by the routing (SQL) when a session is given to this operator:
-    # the 120 s buffer reads it, and updating this row serialises two visitors
-    # that would otherwise both take this operator's last free slot.
-    livechat_last_assignment_dt = fields.Datetime("Last Live Chat Assignment", readonly=True, copy=False)
 
     @property
     def SELF_READABLE_FIELDS(self):
@@ -29,26 +26,30 @@ class ResUsers(models.Model):
         return super().SELF_WRITEABLE_FIELDS + ["livechat_expertise_ids"]
 
     def write(self, vals):
+        if not self.env.su and self == self.env.user:
+            self._check_own_livechat_write(vals)
         # the users' field is computed from the settings and would drop an
         # inactive language before the settings ever see it
         self.env["res.users.settings"]._check_livechat_langs_active(vals.get("livechat_lang_ids"))
         return super().write(vals)
 
-    def _mark_livechat_assignment(self):
-        """Record that these operators just got a session.
-
-        The UPDATE also takes the row lock of each operator: a concurrent
-        transaction giving them a session at the same time fails to serialize
-        and is retried, then sees this session and its effect on capacity."""
-        if not self:
-            return
-        # a serialization failure here is expected under load and retried by
-        # Odoo (logged as such): not an error worth a line of its own
-        self.env.cr.execute(
-            "UPDATE res_users SET livechat_last_assignment_dt = %s WHERE id = ANY(%s)",
-            # to the microsecond: the routing tells apart operators given a
-            # session within the same second (see _route_visitor)
-            [datetime.now(timezone.utc).replace(tzinfo=None), self.ids],
-            log_exceptions=False,
-        )
-        self.invalidate_recordset(["livechat_last_assignment_dt"])
+    def _check_own_livechat_write(self, vals):
+        """Stock writes self-writeable fields of one's own user as superuser:
+        through them a user only links or unlinks existing records, never
+        creates, edits or deletes one (an expertise, a language, a colleague)."""
+        if "livechat_expertise_ids" in vals:
+            if not self.env.user.has_group("im_livechat.im_livechat_group_user"):
+                raise AccessError(_("Only Live Chat users can choose their live chat expertise."))
+            expertise_ids = linked_ids(vals["livechat_expertise_ids"])
+            if expertise_ids is None:
+                raise AccessError(
+                    _(
+                        "In your preferences you can only add or remove existing expertises; "
+                        "ask a Live Chat manager to create or change one."
+                    )
+                )
+            existing = self.env["im_livechat.expertise"].sudo().browse(expertise_ids).exists().filtered("active")
+            if len(existing) != len(set(expertise_ids)):
+                raise AccessError(_("You can only add expertises that exist and are not archived."))
+        if "livechat_lang_ids" in vals and linked_ids(vals["livechat_lang_ids"]) is None:
+            raise AccessError(_("In your preferences you can only add or remove existing languages."))

@@ -6,3 +6,4 @@ from . import test_ui
 from . import test_concurrency
 from . import test_i18n
 from . import test_ui_website
+from . import test_rights_http

@@ -70,7 +70,6 @@ class LivechatRoutingCase(TransactionCase):
     def _forget_assignments(self, *operators):
         """As if their last session was given long ago (outside the 120 s buffer)."""
         self.env.cr.execute(
-            "UPDATE res_users SET livechat_last_assignment_dt = NULL WHERE id = ANY(%s)",
+            "UPDATE im_livechat_operator_status SET last_assignment_dt = NULL WHERE user_id = ANY(%s)",
             [[operator.id for operator in operators]],
         )
-        self.env["res.users"].invalidate_model(["livechat_last_assignment_dt"])

@@ -184,6 +184,38 @@ class TestChatbotForward(HttpCase):
         ):
             self.assertNotIn(secret, payload)
 
+    def test_forward_driven_as_the_visitor_tells_them_nothing_of_the_routing(self):
+        """The visitor's own requests, with their guest cookie: answer the
+        question, trigger the next step; the expert joins, and nothing the
+        visitor receives names the expertise or the reason."""
+        session = self._start()
+        question = self.env["chatbot.message"].search(
+            [("discuss_channel_id", "=", session.id), ("script_step_id", "=", self.question.id)]
+        )
+        self.make_jsonrpc_request(
+            "/chatbot/answer/save",
+            {
+                "channel_id": session.id,
+                "message_id": question.mail_message_id.id,
+                "selected_answer_id": self.answer_invoice.id,
+            },
+        )
+        payload = self.make_jsonrpc_request("/chatbot/step/trigger", {"channel_id": session.id})
+        self.assertIn(self.accountant.partner_id, session.channel_member_ids.partner_id)
+        self.assertEqual(session.livechat_expertise_ids, self.accounting)
+        self.assertTrue(session.livechat_routing_reason)
+        self.assertTrue(any("Ada has joined" in body for body in session.message_ids.mapped("body")))
+        payload = str(payload)
+        self.assertIn("operatorFound': True", payload, "the visitor is told an operator was found")
+        for secret in (
+            "livechat_routing_reason",
+            "livechat_expertise",
+            "Accounting (test)",
+            session.livechat_routing_reason,
+            "Accountant",
+        ):
+            self.assertNotIn(secret, payload)
+
     def test_very_long_expertise_name(self):
         long_name = "Very long expertise " + "x" * 1000
         expertise = self.env["im_livechat.expertise"].create({"name": long_name})

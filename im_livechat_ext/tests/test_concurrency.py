@@ -3,6 +3,7 @@ from contextlib import closing
 import psycopg2.errors
 
 from odoo import SUPERUSER_ID, Command, api, sql_db
+from odoo.service.model import _as_validation_error
 from odoo.tests import tagged
 from odoo.tests.common import BaseCase, get_db_name
 from odoo.tools import mute_logger
@@ -11,8 +12,9 @@ from odoo.tools import mute_logger
 @tagged("post_install", "-at_install")
 # Real commits on purpose: two independent transactions, cleaned up after.
 class TestLastFreeSlot(BaseCase):
-    """Two visitors at the same instant, in two real transactions, must not
-    both get the last free slot of one operator."""
+    """Two visitors at the same instant, in two real transactions both in
+    flight, never share an operator's last free slot, nor queue behind each
+    other on one operator."""
 
     def _new_env(self):
         cr = sql_db.db_connect(get_db_name()).cursor()
@@ -25,13 +27,14 @@ class TestLastFreeSlot(BaseCase):
             for code in ("fr_FR", "de_DE"):
                 env["res.lang"]._activate_lang(code)
             users = env["res.users"].with_context(no_reset_password=True)
+            groups = env.ref("base.group_user") | env.ref("im_livechat.im_livechat_group_user")
             self.french, self.german = users.create(
                 [
                     {
                         "name": f"Race {code}",
                         "login": f"ext_race_{code}",
                         "lang": code,
-                        "groups_id": [Command.set([env.ref("im_livechat.im_livechat_group_user").id])],
+                        "groups_id": [Command.set(groups.ids)],
                     }
                     for code in ("fr_FR", "de_DE")
                 ]
@@ -58,30 +61,114 @@ class TestLastFreeSlot(BaseCase):
             partners.unlink()
             cr.commit()  # pylint: disable=invalid-commit
 
-    def _give_session(self, env):
+    def _give_session(self, env, lang="fr_FR"):
         livechat = self.livechat.with_env(env)
-        vals = livechat._get_livechat_discuss_channel_vals("Visitor", lang="fr_FR")
+        vals = livechat._get_livechat_discuss_channel_vals("Visitor", lang=lang)
+        if not vals:
+            return env["res.users"]
         env["discuss.channel"].create(vals)
         return env["res.partner"].browse(vals["livechat_operator_id"]).user_ids
 
-    def test_two_visitors_do_not_share_the_last_slot(self):
+    def _sessions_per_operator(self):
+        with closing(self._new_env().cr) as cr:
+            cr.execute(
+                """SELECT u.id, COUNT(*) FROM discuss_channel session
+                     JOIN res_users u ON u.partner_id = session.livechat_operator_id
+                    WHERE session.livechat_channel_id = %s GROUP BY u.id""",
+                [self.livechat.id],
+            )
+            return dict(cr.fetchall())
+
+    def test_two_visitors_in_flight_take_two_operators(self):
+        """Both transactions choose before either commits: the second skips
+        the operator the first is claiming, instead of waiting or failing."""
         first, second = self._new_env(), self._new_env()
         with closing(first.cr), closing(second.cr):
-            # both transactions start before either commits
-            self.assertEqual(self.livechat.with_env(first)._get_operator(lang="fr_FR"), self.french.with_env(first))
-            self.assertEqual(self.livechat.with_env(second)._get_operator(lang="fr_FR"), self.french.with_env(second))
+            self.assertEqual(self._give_session(first), self.french.with_env(first))
+            # the first has not committed: the French operator is being claimed
+            self.assertEqual(self._give_session(second), self.german.with_env(second))
+            first.cr.commit()  # pylint: disable=invalid-commit
+            second.cr.commit()  # pylint: disable=invalid-commit
+        self.assertEqual(self._sessions_per_operator(), {self.french.id: 1, self.german.id: 1})
+
+    def test_operator_taken_after_the_snapshot_is_skipped_without_a_retry(self):
+        """The second transaction's snapshot predates the first's commit, so it
+        sees the French operator free: claiming her fails to serialize inside a
+        savepoint and it goes on with the next operator, with no request retry."""
+        first, second = self._new_env(), self._new_env()
+        with closing(first.cr), closing(second.cr):
+            second.cr.execute("SELECT 1")  # the second transaction's snapshot starts now
             self.assertEqual(self._give_session(first), self.french.with_env(first))
             first.cr.commit()  # pylint: disable=invalid-commit
-            # the second still sees the French operator free in its snapshot,
-            # but taking her slot conflicts with the first transaction
+            with mute_logger("odoo.sql_db"):
+                self.assertEqual(self._give_session(second), self.german.with_env(second))
+            second.cr.commit()  # pylint: disable=invalid-commit
+        self.assertEqual(self._sessions_per_operator(), {self.french.id: 1, self.german.id: 1})
+        with closing(self._new_env().cr) as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            self.assertFalse(self.livechat.with_env(env)._get_operator(lang="fr_FR"), "both operators are full")
+            self.assertFalse(self._give_session(env), "a third visitor gets nobody: no operator over the limit")
+
+    def test_a_serialization_failure_is_retried_by_odoo(self):
+        """Should a request still fail to serialize, Odoo's retry of the whole
+        request sees the first session and routes again."""
+        first, second = self._new_env(), self._new_env()
+        with closing(first.cr), closing(second.cr):
+            second.cr.execute("SELECT 1")
+            self.assertEqual(self._give_session(first), self.french.with_env(first))
+            first.cr.commit()  # pylint: disable=invalid-commit
+            # a write on the same row outside the routing's savepoint fails as in any Odoo request
             with self.assertRaises(psycopg2.errors.SerializationFailure), mute_logger("odoo.sql_db"):
-                self._give_session(second)
+                second.cr.execute(
+                    "UPDATE im_livechat_operator_status SET last_assignment_dt = NULL WHERE user_id = %s",
+                    [self.french.id],
+                )
             second.cr.rollback()
-        # Odoo retries the request: the retry sees the first session
         with closing(self._new_env().cr) as cr:
             retry = api.Environment(cr, SUPERUSER_ID, {})
             self.assertEqual(self._give_session(retry), self.german.with_env(retry))
             cr.commit()  # pylint: disable=invalid-commit
+
+    def test_unlimited_channel_spreads_a_burst(self):
+        """Without a limit, simultaneous visitors still take different operators
+        rather than queueing on the same one."""
         with closing(self._new_env().cr) as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
-            self.assertFalse(self.livechat.with_env(env)._get_operator(lang="fr_FR"), "both operators are full")
+            self.livechat.with_env(api.Environment(cr, SUPERUSER_ID, {})).max_sessions_mode = "unlimited"
+            cr.commit()  # pylint: disable=invalid-commit
+        first, second = self._new_env(), self._new_env()
+        with closing(first.cr), closing(second.cr):
+            chosen = {self._give_session(first, lang=None).id, self._give_session(second, lang=None).id}
+            first.cr.commit()  # pylint: disable=invalid-commit
+            second.cr.commit()  # pylint: disable=invalid-commit
+        self.assertEqual(chosen, {self.french.id, self.german.id})
+
+
+@tagged("post_install", "-at_install")
+class TestExpertiseNameRace(BaseCase):
+    """Two managers create the same name at the same moment: the database
+    keeps one, and the other gets the clear message."""
+
+    def _new_env(self):
+        return api.Environment(sql_db.db_connect(get_db_name()).cursor(), SUPERUSER_ID, {})
+
+    def tearDown(self):
+        with closing(self._new_env().cr) as cr:
+            cr.execute("DELETE FROM im_livechat_expertise WHERE lower(name->>'en_US') = 'racing'")
+            cr.commit()  # pylint: disable=invalid-commit
+        super().tearDown()
+
+    def test_same_name_created_at_the_same_moment(self):
+        first, second = self._new_env(), self._new_env()
+        with closing(first.cr), closing(second.cr):
+            second.cr.execute("SELECT 1")  # the second transaction's snapshot starts before the first commits
+            first["im_livechat.expertise"].create({"name": "Racing"})
+            first.cr.commit()  # pylint: disable=invalid-commit
+            # the second does not see the first name: its own check passes, the database refuses
+            with self.assertRaises(psycopg2.IntegrityError) as refused, mute_logger("odoo.sql_db"):
+                second["im_livechat.expertise"].create({"name": " racing"})
+            second.cr.rollback()
+            error = _as_validation_error(second, refused.exception)
+            self.assertIn("An expertise with this name already exists", str(error))
+        with closing(self._new_env().cr) as cr:
+            cr.execute("SELECT count(*) FROM im_livechat_expertise WHERE lower(name->>'en_US') = 'racing'")
+            self.assertEqual(cr.fetchone()[0], 1)

@@ -5,6 +5,7 @@ from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import new_test_user, tagged
 from odoo.tests.common import TransactionCase
 
+from ..hooks import pre_init_hook
 from .common import LivechatRoutingCase
 
 
@@ -122,6 +123,20 @@ class TestChannelMembership(LivechatRoutingCase):
         with self.assertRaisesRegex(AccessError, "Only Live Chat users can join"):
             self.livechat.with_user(employee).action_join()
         self.assertNotIn(employee, self.livechat.user_ids)
+
+    def test_existing_channels_keep_their_operators_at_install(self):
+        """Installing changes nothing for channels that exist: their inactivity
+        timeout starts at 0 (never remove); new channels get 30 minutes."""
+        existing = self.livechat
+        self.env.flush_all()
+        self.env.cr.execute("ALTER TABLE im_livechat_channel DROP COLUMN operator_inactivity_timeout")
+        pre_init_hook(self.env)  # as at install, before the module's models exist
+        self.env.invalidate_all()
+        self.assertEqual(existing.operator_inactivity_timeout, 0)
+        created = self.env["im_livechat.channel"].create({"name": "After install"})
+        self.assertEqual(created.operator_inactivity_timeout, 30)
+        help_text = self.env["im_livechat.channel"]._fields["operator_inactivity_timeout"].help
+        self.assertIn("0 never removes", help_text)
 
     def test_counts_on_the_card(self):
         self._operator("Online")

@@ -1,5 +1,4 @@
 from datetime import timedelta
-from unittest.mock import patch
 
 from odoo import fields
 from odoo.tests import tagged
@@ -226,10 +225,9 @@ class TestRouting(LivechatRoutingCase):
     def test_remaining_ties_are_random(self):
         first = self._operator("First")
         second = self._operator("Second")
+        # equal in every respect: 40 selections pick both (a fixed pick would fail, 1 in 2**39 chance)
         chosen = {self.livechat._get_operator() for _i in range(40)}
         self.assertEqual(chosen, {first, second})
-        with patch("random.choice", lambda seq: seq[-1]):
-            self.assertEqual(self.livechat._get_operator(), second)
 
     # ------------------------------------------------------------------
     # Why this operator
@@ -268,6 +266,8 @@ class TestRouting(LivechatRoutingCase):
             self._chat(operator)
         with_50 = queries_of_one_selection()
         self.assertEqual(with_5, with_50, "one selection costs the same queries for 5 and 50 operators")
-        # every cache emptied: channel, presence, facts, chosen user, company
-        # language of the reason (2); a request usually has the last ones cached
-        self.assertLessEqual(with_50, 7)
+        # every cache emptied: channel settings, who can take a chat, ranking,
+        # claim (savepoint, lock, release), and for the reason the company's
+        # language (2), the expertise and the country names; a request
+        # usually has the last four cached
+        self.assertLessEqual(with_50, 11)

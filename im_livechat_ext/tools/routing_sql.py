@@ -1,0 +1,320 @@
+"""The routing's SQL: who can take a chat, ranking by the rules of
+routing_rules.py, and claiming the winner. Each is one query (the claim a
+few) whatever the number of operators, expertises and sessions: PostgreSQL
+ranks and returns only the best few rows."""
+
+from psycopg2.errors import SerializationFailure
+
+from odoo.tools import SQL
+
+from .routing_rules import (
+    ALL_EXPERTISES,
+    ASSIGNMENT_BUFFER,
+    COUNTRY,
+    LANGUAGE,
+    ONE_EXPERTISE,
+    ONGOING_WINDOW,
+    PREVIOUS_OPERATOR_CALL_LIMIT,
+    PREVIOUS_OPERATOR_TIER,
+    ROUTING_TIERS,
+    lang_base,
+)
+
+# the small per-operator row that a routing transaction locks while it gives
+# that operator a chat (model im_livechat.operator.status)
+STATUS_TABLE = "im_livechat_operator_status"
+
+
+def _load_sql(candidates, now):
+    """CTEs `load` (ongoing chats per partner) and `calling` (partners in a
+    call) over the partners of the CTE named `candidates`."""
+    return SQL(
+        """
+        load AS (
+            -- sessions the operator takes part in: given directly or joined
+            -- through a chatbot (which keeps the bot as livechat operator)
+            SELECT member.partner_id, COUNT(*) AS ongoing
+              FROM discuss_channel_member member
+              JOIN discuss_channel session ON session.id = member.channel_id
+             WHERE member.partner_id IN (SELECT partner_id FROM %(candidates)s)
+               AND session.channel_type = 'livechat'
+               AND session.livechat_active
+               AND GREATEST(session.create_date, session.last_interest_dt) >= %(ongoing_since)s
+             GROUP BY member.partner_id
+        ), calling AS (
+            SELECT DISTINCT member.partner_id
+              FROM discuss_channel_rtc_session rtc
+              JOIN discuss_channel_member member ON member.id = rtc.channel_member_id
+             WHERE member.partner_id IN (SELECT partner_id FROM %(candidates)s)
+        )""",
+        candidates=SQL.identifier(candidates),
+        ongoing_since=now - ONGOING_WINDOW,
+    )
+
+
+def _can_take_a_chat_sql(max_sessions, block_call):
+    """Condition on `load` and `calling`: under the limit, not blocked by a call."""
+    return SQL(
+        "(%(max_sessions)s::int IS NULL OR COALESCE(load.ongoing, 0) < %(max_sessions)s)"
+        " AND NOT (%(block_call)s AND calling.partner_id IS NOT NULL)",
+        max_sessions=max_sessions,
+        block_call=bool(block_call),
+    )
+
+
+def available_operator_ids(cr, now, inactive_before, max_sessions, block_call, channel_id=None, user_ids=None):
+    """Ids of those of `user_ids` (else of the operators of `channel_id`) who
+    can take a chat now: active internal users, online (not away) and active
+    since `inactive_before` (None: any time), under `max_sessions` (None: no
+    limit), not in a call when `block_call`."""
+    if user_ids is None:
+        operators = SQL("IN (SELECT user_id FROM im_livechat_channel_im_user WHERE channel_id = %s)", channel_id)
+    else:
+        operators = SQL("= ANY(%s)", list(user_ids))
+    cr.execute(
+        SQL(
+            """
+            WITH candidate AS (
+                SELECT u.id AS user_id, u.partner_id
+                  FROM res_users u
+                  JOIN bus_presence presence ON presence.user_id = u.id
+                 WHERE u.id %(operators)s
+                   AND u.active AND NOT u.share
+                   AND presence.status = 'online'
+                   AND (%(inactive_before)s::timestamp IS NULL OR presence.last_presence >= %(inactive_before)s)
+            ), %(load)s
+            SELECT candidate.user_id
+              FROM candidate
+              LEFT JOIN load ON load.partner_id = candidate.partner_id
+              LEFT JOIN calling ON calling.partner_id = candidate.partner_id
+             WHERE %(can_take)s
+             ORDER BY candidate.user_id
+            """,
+            operators=operators,
+            inactive_before=inactive_before,
+            load=_load_sql("candidate", now),
+            can_take=_can_take_a_chat_sql(max_sessions, block_call),
+        )
+    )
+    return [user_id for (user_id,) in cr.fetchall()]
+
+
+def _tier_sql(priority, previous_partner_id, requested):
+    """CASE giving each operator their tier: the index of the first of
+    ROUTING_TIERS[priority] they are in, the previous operator before all."""
+    checks = {
+        LANGUAGE: SQL("speaks"),
+        COUNTRY: SQL("same_country"),
+        None: SQL("TRUE"),
+        ALL_EXPERTISES: SQL("matched >= %s", requested),
+        ONE_EXPERTISE: SQL("(matched > 0 OR %s = 0)", requested),
+    }
+    whens = [
+        SQL(
+            "WHEN partner_id = %s AND NOT (in_call AND ongoing >= %s) THEN %s",
+            previous_partner_id or 0,
+            PREVIOUS_OPERATOR_CALL_LIMIT,
+            PREVIOUS_OPERATOR_TIER,
+        )
+    ]
+    whens += [
+        SQL("WHEN %s AND %s THEN %s", checks[place], checks[expertise], index)
+        for index, (place, expertise) in enumerate(ROUTING_TIERS[priority])
+    ]
+    return SQL("CASE %s END", SQL(" ").join(whens))
+
+
+def rank_operators(
+    cr,
+    now,
+    user_ids,
+    priority="language",
+    lang=None,
+    country_id=None,
+    expertise_ids=(),
+    previous_partner_id=None,
+    max_sessions=None,
+    block_call=False,
+    exclude_user_ids=(),
+    chat_lang_relation=("res_lang_res_users_settings_rel", "res_users_settings_id", "res_lang_id"),
+    limit=16,
+):
+    """The best `limit` of `user_ids` who can take a chat, best first, as
+    dicts: user_id, partner_id, chat_name, tier, ongoing, in_call,
+    lang_code (the language that matched), same_country, matched_ids.
+    `chat_lang_relation`: table and columns of the settings' chat languages."""
+    relation, settings_column, lang_column = chat_lang_relation
+    cr.execute(
+        SQL(
+            """
+            WITH candidate AS (
+                SELECT u.id AS user_id, u.partner_id, p.lang AS main_lang, p.country_id,
+                       COALESCE(NULLIF(settings.livechat_username, ''), p.name) AS chat_name,
+                       settings.id AS settings_id
+                  FROM res_users u
+                  JOIN res_partner p ON p.id = u.partner_id
+                  LEFT JOIN res_users_settings settings ON settings.user_id = u.id
+                 WHERE u.id = ANY(%(user_ids)s)
+                   AND u.id != ALL(%(exclude_user_ids)s)
+                   AND u.active AND NOT u.share
+            ), %(load)s, spoken AS (
+                SELECT user_id, main_lang AS code FROM candidate WHERE %(lang)s::varchar IS NOT NULL
+                 UNION
+                SELECT candidate.user_id, lang.code
+                  FROM candidate
+                  JOIN %(relation)s rel ON %(settings_column)s = candidate.settings_id
+                  JOIN res_lang lang ON lang.id = %(lang_column)s AND lang.active
+                 WHERE %(lang)s::varchar IS NOT NULL
+            ), speaking AS (
+                SELECT user_id,
+                       bool_or(code = %(lang)s) AS exact,
+                       min(code) FILTER (
+                           WHERE lower(split_part(split_part(code, '@', 1), '_', 1)) = %(lang_base)s
+                       ) AS same_base_code
+                  FROM spoken
+                 GROUP BY user_id
+            ), knows AS (
+                SELECT rel.user_id, array_agg(rel.expertise_id ORDER BY rel.expertise_id) AS ids
+                  FROM im_livechat_expertise_res_users_rel rel
+                  JOIN im_livechat_expertise expertise ON expertise.id = rel.expertise_id AND expertise.active
+                 WHERE rel.user_id IN (SELECT user_id FROM candidate)
+                   AND rel.expertise_id = ANY(%(expertise_ids)s)
+                 GROUP BY rel.user_id
+            ), fact AS (
+                SELECT candidate.user_id, candidate.partner_id, candidate.chat_name,
+                       COALESCE(load.ongoing, 0) AS ongoing,
+                       calling.partner_id IS NOT NULL AS in_call,
+                       status.last_assignment_dt,
+                       status.id IS NOT NULL AS has_status,
+                       COALESCE(status.last_assignment_dt >= %(buffer_since)s, FALSE) AS recent,
+                       COALESCE(speaking.exact, FALSE) AS speaks_exact,
+                       speaking.same_base_code,
+                       COALESCE(candidate.country_id = %(country_id)s, FALSE) AS same_country,
+                       COALESCE(knows.ids, '{}') AS matched_ids
+                  FROM candidate
+                  LEFT JOIN load ON load.partner_id = candidate.partner_id
+                  LEFT JOIN calling ON calling.partner_id = candidate.partner_id
+                  LEFT JOIN speaking ON speaking.user_id = candidate.user_id
+                  LEFT JOIN knows ON knows.user_id = candidate.user_id
+                  LEFT JOIN %(status_table)s status ON status.user_id = candidate.user_id
+                 WHERE %(can_take)s
+            ), judged AS (
+                -- "language": exactly, or by base language when nobody has it exactly
+                SELECT fact.*,
+                       CASE WHEN bool_or(speaks_exact) OVER () THEN CASE WHEN speaks_exact THEN %(lang)s END
+                            ELSE same_base_code END AS lang_code,
+                       cardinality(matched_ids) AS matched
+                  FROM fact
+            ), tiered AS (
+                SELECT judged.*, lang_code IS NOT NULL AS speaks FROM judged
+            )
+            SELECT user_id, partner_id, chat_name, ongoing, in_call, lang_code, same_country, matched_ids,
+                   has_status, %(tier)s AS tier
+              FROM tiered
+             ORDER BY tier, ongoing, in_call, recent,
+                      -- a burst: among operators all just given a chat, longest ago first
+                      CASE WHEN recent THEN last_assignment_dt END NULLS FIRST,
+                      random()
+             LIMIT %(limit)s
+            """,
+            user_ids=list(user_ids),
+            relation=SQL.identifier(relation),
+            settings_column=SQL.identifier("rel", settings_column),
+            lang_column=SQL.identifier("rel", lang_column),
+            exclude_user_ids=list(exclude_user_ids),
+            load=_load_sql("candidate", now),
+            lang=lang or None,
+            lang_base=lang_base(lang),
+            expertise_ids=list(expertise_ids),
+            buffer_since=now - ASSIGNMENT_BUFFER,
+            country_id=country_id or None,
+            status_table=SQL.identifier(STATUS_TABLE),
+            can_take=_can_take_a_chat_sql(max_sessions, block_call),
+            tier=_tier_sql(priority, previous_partner_id, len(expertise_ids)),
+            limit=limit,
+        )
+    )
+    return cr.dictfetchall()
+
+
+def claim_first(cr, ranked):
+    """Lock the status row of the first operator of `ranked` (rows of
+    rank_operators, best first) that no other transaction is claiming, and
+    return their id (None: all are taken).
+
+    The lock lasts until the transaction ends: meanwhile, concurrent visitors
+    skip this operator instead of waiting for them. An operator given a chat
+    by a transaction that committed after ours began is skipped too (locking
+    their updated row fails to serialize, inside a savepoint): our snapshot
+    does not see that chat, so it would misjudge their load."""
+    user_ids = [row["user_id"] for row in ranked]
+    if not user_ids:
+        return None
+    if missing := [row["user_id"] for row in ranked if not row["has_status"]]:
+        # operators never given a chat yet have no row to lock: add them (one
+        # by one if a concurrent transaction is adding some of them)
+        if _try_in_savepoint(cr, _insert_status_sql(missing)) is None:
+            for user_id in missing:
+                _try_in_savepoint(cr, _insert_status_sql([user_id]))
+    # usually the first free one at once; one by one when some fail to serialize
+    first_free = SQL(
+        """SELECT user_id FROM %s WHERE user_id = ANY(%s)
+            ORDER BY array_position(%s, user_id) LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED""",
+        SQL.identifier(STATUS_TABLE),
+        user_ids,
+        user_ids,
+    )
+    if (rows := _try_in_savepoint(cr, first_free)) is not None:
+        return rows[0][0] if rows else None
+    for user_id in user_ids:
+        one = SQL(
+            "SELECT user_id FROM %s WHERE user_id = %s FOR NO KEY UPDATE SKIP LOCKED",
+            SQL.identifier(STATUS_TABLE),
+            user_id,
+        )
+        if rows := _try_in_savepoint(cr, one):
+            return user_id
+    return None
+
+
+def ensure_status_rows(cr, user_ids):
+    """Give these operators their status row now, when they join a channel:
+    inserting it at the moment of a burst would make visitors wait on each
+    other's inserts."""
+    if user_ids:
+        cr.execute(_insert_status_sql(list(user_ids)))
+
+
+def _insert_status_sql(user_ids):
+    return SQL(
+        "INSERT INTO %s (user_id) SELECT unnest(%s::int[]) ON CONFLICT (user_id) DO NOTHING",
+        SQL.identifier(STATUS_TABLE),
+        user_ids,
+    )
+
+
+def _try_in_savepoint(cr, query):
+    """The rows of `query`, or None when it failed to serialize (rolled back
+    to a savepoint: the transaction goes on)."""
+    with cr.savepoint(flush=False) as savepoint:
+        try:
+            cr.execute(query, log_exceptions=False)
+        except SerializationFailure:
+            savepoint.rollback()
+            return None
+        return cr.fetchall() if cr.description else []
+
+
+def mark_assigned(cr, user_ids):
+    """Record that these operators just got a chat (the 120 s buffer and the
+    burst order read it), to the microsecond."""
+    if user_ids:
+        cr.execute(
+            SQL(
+                """INSERT INTO %s (user_id, last_assignment_dt)
+                   SELECT unnest(%s::int[]), (clock_timestamp() AT TIME ZONE 'UTC')
+                   ON CONFLICT (user_id) DO UPDATE SET last_assignment_dt = EXCLUDED.last_assignment_dt""",
+                SQL.identifier(STATUS_TABLE),
+                list(user_ids),
+            )
+        )
