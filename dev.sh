@@ -11,6 +11,8 @@
 #                    without the module
 #   ./dev.sh lifecycle  install, use, upgrade, uninstall, reinstall on one
 #                    database (also a stage of `test`)
+#   ./dev.sh odoo ARGS  odoo-bin ARGS with this repository's addons path and
+#                    this machine's database and filestore options
 #   ./dev.sh setup   only the set-up (PostgreSQL, Odoo 18, Python environment)
 #
 # Environment (all optional):
@@ -22,6 +24,9 @@
 #   HTTP_PORT   port of `run` (default 8069)
 #   PGHOST, PGPORT, PGUSER, PGPASSWORD   PostgreSQL connection (libpq defaults)
 #   TEST_SUITES any of lint,package,lifecycle,ext,stock,website (default: all)
+#   TEST_TAGS   the module's tests to run in the ext stage (Odoo --test-tags,
+#               default /im_livechat_ext), e.g. /im_livechat_ext:TestRouting
+#   TEST_HTTP_PORT  port of the test server (default 8069)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -164,17 +169,16 @@ setup() {
     ensure_odoo_src
     ensure_venv
     ADDONS_PATH="$ODOO_DIR/addons,$REPO"
-    export ADDONS_PATH
+    ODOO_DATA_DIR="$IMLE_HOME/filestore"
+    export ADDONS_PATH ODOO_DATA_DIR
     say "Odoo: $ODOO_DIR  Python: $VENV/bin/python  PostgreSQL: $PGUSER@$PGHOST:$PGPORT"
 }
 
-odoo() {
-    "$VENV/bin/python" "$ODOO_DIR/odoo-bin" --addons-path="$ADDONS_PATH" \
-        --db_host="$PGHOST" --db_port="$PGPORT" --db_user="$PGUSER" ${PGPASSWORD:+--db_password="$PGPASSWORD"} \
-        --data-dir="$IMLE_HOME/filestore" "$@"
-}
-
-drop_db() { dropdb --if-exists "$1" >/dev/null 2>&1 || true; rm -rf "$IMLE_HOME/filestore/filestore/$1"; }
+# tools/odoo_runner.py runs Odoo for every command and tool: the odoo-bin
+# command line, databases, logs and the warnings stock Odoo logs anyway.
+runner() { "$VENV/bin/python" "$REPO/tools/odoo_runner.py" "$@"; }
+odoo() { runner odoo -- "$@"; }
+drop_db() { runner drop-db "$1"; }
 
 # --------------------------------------------------------------------------
 # Commands
@@ -207,156 +211,62 @@ EOF
     odoo -d "$db" --http-port="$port" --http-interface=127.0.0.1 --db-filter="^$db\$" --log-level=info
 }
 
-# Runs one Odoo test job on a fresh database; appends its totals to $SUMMARY.
-run_suite() {
-    local label="$1" db="$2" modules="$3" tags="$4"
-    local log="$LOG_DIR/$label.log"
-    drop_db "$db"
-    say "$label: installing $modules on fresh database $db and running tests $tags (log: $log)"
-    local started=$SECONDS rc=0
-    odoo -d "$db" -i "$modules" --test-tags="$tags" --stop-after-init --log-level=test \
-        --http-port="${TEST_HTTP_PORT:-8069}" --max-cron-threads=0 >"$log" 2>&1 || rc=$?
-    local report
-    report="$(grep -E 'odoo\.tests\.(result|stats|runner): [0-9]+ failed, [0-9]+ error\(s\) of [0-9]+ tests' "$log" | tail -n1 || true)"
-    local failed=0 errors=0 total=0
-    if [[ "$report" =~ ([0-9]+)\ failed,\ ([0-9]+)\ error\(s\)\ of\ ([0-9]+)\ tests ]]; then
-        failed="${BASH_REMATCH[1]}"; errors="${BASH_REMATCH[2]}"; total="${BASH_REMATCH[3]}"
-    fi
-    local problems
-    problems="$(grep -cE '^[0-9-]+ [0-9:,]+ [0-9]+ (ERROR|CRITICAL) ' "$log" || true)"
-    grep -E '^[0-9-]+ [0-9:,]+ [0-9]+ (ERROR|CRITICAL|WARNING) ' "$log" | grep -vE "$KNOWN_WARNINGS" | head -n 40 || true
-    local bad=$((failed + errors))
-    local passed=$((total - bad))
-    printf '%-8s %4d tests  %4d passed  %3d failed  %3d errors  %3ds  (odoo exit %d, %d ERROR log lines)\n' \
-        "$label" "$total" "$passed" "$failed" "$errors" $((SECONDS - started)) "$rc" "$problems" | tee -a "$SUMMARY"
-    TOTAL_PASSED=$((TOTAL_PASSED + passed)); TOTAL_FAILED=$((TOTAL_FAILED + bad))
-    if [ "$total" -eq 0 ]; then
-        say "$label ran no test: that is a failure"; TOTAL_FAILED=$((TOTAL_FAILED + 1))
-    elif [ "$bad" -eq 0 ] && { [ "$rc" -ne 0 ] || [ "$problems" -ne 0 ]; }; then
-        # install errors or errors logged outside a test still fail the run
-        TOTAL_FAILED=$((TOTAL_FAILED + 1))
-    fi
-    drop_db "$db"
-}
-
-# Warnings that stock Odoo prints in these suites with or without the module.
-KNOWN_WARNINGS='unaccent|geoip|GeoIP|wkhtmltopdf|longpolling|Running as user|Accessing the bus'
-
-# Prettier for JavaScript and XML, from the npm registry, pinned
-PRETTIER_PACKAGES=(prettier@3.10.1 @prettier/plugin-xml@3.4.2)
-ensure_prettier() {
-    local dir="$IMLE_HOME/node" stamp="$IMLE_HOME/node/.im_livechat_ext-stamp"
-    [ -f "$stamp" ] && [ "$(cat "$stamp")" = "${PRETTIER_PACKAGES[*]}" ] && return 0
-    command -v npm >/dev/null || apt_install nodejs npm
-    say "installing ${PRETTIER_PACKAGES[*]} into $dir"
-    mkdir -p "$dir"
-    npm install --prefix "$dir" --no-save --no-audit --no-fund --loglevel=error "${PRETTIER_PACKAGES[@]}" >/dev/null \
-        || die "could not install prettier from the npm registry"
-    echo "${PRETTIER_PACKAGES[*]}" > "$stamp"
-}
-
-prettier() {
-    local modules="$IMLE_HOME/node/node_modules"
-    "$modules/.bin/prettier" --plugin="$modules/@prettier/plugin-xml/src/plugin.js" "$@"
-}
-
-# ruff, pylint-odoo, prettier and XML checks: the same as .pre-commit-config.yaml
+# The hooks of .pre-commit-config.yaml, as a contributor runs them: ruff,
+# pylint-odoo, OCA's module and translation checks, prettier, XML, README.
 run_lint() {
-    local bin="$VENV/bin" failed=0
-    say "lint: ruff, pylint-odoo, prettier (JS, XML), XML"
-    ensure_prettier
-    (cd "$REPO" && "$bin/ruff" check . && "$bin/ruff" format --check .) || failed=1
-    (cd "$REPO" && "$bin/pylint" --rcfile=.pylintrc im_livechat_ext) || failed=1
-    (cd "$REPO" && prettier --check --log-level=warn "im_livechat_ext/**/*.{js,xml}") || failed=1
-    (cd "$REPO" && git ls-files '*.xml' | xargs "$bin/python" tools/check_xml.py) || failed=1
-    (cd "$REPO" && "$bin/python" tools/gen_readme.py --check) || failed=1
-    if [ "$failed" -eq 0 ]; then
-        printf '%-8s %s\n' "lint" "clean" | tee -a "$SUMMARY"
+    say "lint: pre-commit run --all-files (.pre-commit-config.yaml)"
+    # prettier's Node.js environment is built on the system's node and npm
+    command -v npm >/dev/null || apt_install nodejs npm
+    if (cd "$REPO" && PATH="$VENV/bin:$PATH" pre-commit run --all-files --show-diff-on-failure --color=never); then
+        runner record --results "$RESULTS" --label lint --line "$(printf '%-8s %s' lint clean)"
     else
-        printf '%-8s %s\n' "lint" "FAILED (see above)" | tee -a "$SUMMARY"
-        TOTAL_FAILED=$((TOTAL_FAILED + 1))
+        runner record --results "$RESULTS" --label lint --line "$(printf '%-8s %s' lint 'FAILED (see above)')" --failed 1
     fi
 }
 
-# Builds the wheel (OCA's whool backend), installs it into a throwaway
-# directory and has Odoo install the module from there, on a fresh database.
-run_package() {
-    local dir="$IMLE_HOME/wheel-check-$1" db="imle_wheel_$1" log="$LOG_DIR/package.log"
-    rm -rf "$dir" && mkdir -p "$dir/dist"
-    say "package: building the wheel and installing the module from it (log: $log)"
-    local ok=1
-    {
-        "$VENV/bin/pip" wheel -q --no-deps -w "$dir/dist" "$REPO/im_livechat_ext" \
-        && "$VENV/bin/pip" install -q --no-deps --target "$dir/site" "$dir"/dist/*.whl \
-        && drop_db "$db" \
-        && ADDONS_PATH="$ODOO_DIR/addons,$dir/site/odoo/addons" odoo -d "$db" -i im_livechat_ext \
-            --without-demo=all --stop-after-init --log-level=warn --http-port="${TEST_HTTP_PORT:-8069}"
-    } >"$log" 2>&1 || ok=0
-    if [ "$ok" -eq 1 ] && ! grep -qE '^[0-9-]+ [0-9:,]+ [0-9]+ (ERROR|CRITICAL) ' "$log" \
-        && psql -d "$db" -Atqc "select state from ir_module_module where name='im_livechat_ext'" | grep -q installed; then
-        printf '%-8s %s\n' "package" "$(basename "$dir"/dist/*.whl) builds, installs and loads" | tee -a "$SUMMARY"
-    else
-        tail -n 30 "$log"
-        printf '%-8s %s\n' "package" "FAILED (see $log)" | tee -a "$SUMMARY"
-        TOTAL_FAILED=$((TOTAL_FAILED + 1))
-    fi
-    drop_db "$db"
-    rm -rf "$dir"
-}
-
-# install, use, -u, uninstall (schema back to stock), stock use, reinstall
-run_lifecycle() {
-    local db="imle_lifecycle_$1" log="$LOG_DIR/lifecycle.log" started=$SECONDS out rc=0
-    say "lifecycle: install, use, upgrade, uninstall, reinstall on $db (log: $log)"
-    out="$(lifecycle --db "$db" --log "$log")" || rc=$?
-    echo "$out"
-    local passed=0 total=0
-    if [[ "$out" =~ lifecycle:\ ([0-9]+)\ of\ ([0-9]+)\ steps\ passed ]]; then
-        passed="${BASH_REMATCH[1]}"; total="${BASH_REMATCH[2]}"
-    fi
-    printf '%-8s %4d steps  %4d passed  %3d failed  %3ds\n' "lifecycle" "$total" "$passed" $((total - passed)) \
-        $((SECONDS - started)) | tee -a "$SUMMARY"
-    TOTAL_PASSED=$((TOTAL_PASSED + passed)); TOTAL_FAILED=$((TOTAL_FAILED + total - passed))
-    if [ "$total" -eq 0 ] || { [ "$rc" -ne 0 ] && [ "$passed" -eq "$total" ]; }; then
-        TOTAL_FAILED=$((TOTAL_FAILED + 1))
-    fi
-    drop_db "$db"
-}
-
-lifecycle() {
-    "$VENV/bin/python" "$REPO/tools/lifecycle_check.py" --odoo-dir "$ODOO_DIR" --addons-path "$ADDONS_PATH" \
-        --data-dir "$IMLE_HOME/filestore" "$@"
-}
+lifecycle() { "$VENV/bin/python" "$REPO/tools/lifecycle_check.py" "$@"; }
 
 cmd_test() {
     setup
     ensure_chromium
     local suites="${TEST_SUITES:-lint,package,lifecycle,ext,stock,website}"
     local stamp; stamp="$(date +%s)"
-    LOG_DIR="$IMLE_HOME/logs/$stamp"; mkdir -p "$LOG_DIR"
-    SUMMARY="$LOG_DIR/summary.txt"; : > "$SUMMARY"
-    TOTAL_PASSED=0; TOTAL_FAILED=0
-    [[ ",$suites," == *",lint,"* ]] && run_lint
-    [[ ",$suites," == *",package,"* ]] && run_package "$stamp"
-    [[ ",$suites," == *",lifecycle,"* ]] && run_lifecycle "$stamp"
+    local logs="$IMLE_HOME/logs/$stamp" expect=()
+    mkdir -p "$logs"
+    RESULTS="$logs/results.jsonl"; : > "$RESULTS"
+    # a stage that stops before recording its result is counted as a failure by `summary`
+    if [[ ",$suites," == *",lint,"* ]]; then expect+=(lint); run_lint; fi
+    if [[ ",$suites," == *",package,"* ]]; then
+        expect+=(package)
+        runner run-package --db "imle_wheel_$stamp" --log "$logs/package.log" --results "$RESULTS" || true
+    fi
+    if [[ ",$suites," == *",lifecycle,"* ]]; then
+        expect+=(lifecycle)
+        say "lifecycle: install, use, upgrade, uninstall, reinstall on imle_lifecycle_$stamp (log: $logs/lifecycle.log)"
+        lifecycle --db "imle_lifecycle_$stamp" --log "$logs/lifecycle.log" --results "$RESULTS" || true
+        drop_db "imle_lifecycle_$stamp"
+    fi
     if [[ ",$suites," == *",ext,"* || ",$suites," == *",stock,"* ]]; then
         local tags=""
-        [[ ",$suites," == *",ext,"* ]] && tags="/im_livechat_ext"
+        # TEST_TAGS narrows the module's tests, e.g. /im_livechat_ext:TestRouting.test_capacity_limited
+        [[ ",$suites," == *",ext,"* ]] && tags="${TEST_TAGS:-/im_livechat_ext}"
         # ExternalTestSuite.test_external_livechat (im_livechat's HOOT suite)
         # fails in this Chromium with or without the module: see README.rst.
         [[ ",$suites," == *",stock,"* ]] && tags="${tags:+$tags,}/im_livechat,-/im_livechat:ExternalTestSuite.test_external_livechat"
-        run_suite "livechat" "imle_test_${stamp}" "im_livechat_ext" "$tags"
+        expect+=(livechat)
+        runner run-suite --label livechat --db "imle_test_$stamp" --modules im_livechat_ext --tags "$tags" \
+            --log "$logs/livechat.log" --results "$RESULTS" || true
     fi
     if [[ ",$suites," == *",website,"* ]]; then
         # website_livechat installed too: the module's suite again, and the
         # stock website_livechat suite
-        run_suite "website" "imle_testweb_${stamp}" "im_livechat_ext,website_livechat" \
-            "/im_livechat_ext,im_livechat_ext_website/im_livechat_ext,/website_livechat"
+        expect+=(website)
+        runner run-suite --label website --db "imle_testweb_$stamp" --modules im_livechat_ext,website_livechat \
+            --tags "/im_livechat_ext,im_livechat_ext_website/im_livechat_ext,/website_livechat" \
+            --log "$logs/website.log" --results "$RESULTS" || true
     fi
-    echo
-    cat "$SUMMARY"
-    echo "tests: $TOTAL_PASSED passed, $TOTAL_FAILED failed"
-    [ "$TOTAL_FAILED" -eq 0 ]
+    local IFS=,
+    runner summary --results "$RESULTS" --expect "${expect[*]}"
 }
 
 cmd_bench() {
@@ -375,6 +285,7 @@ case "${1:-}" in
     bench) shift; cmd_bench "$@" ;;
     stress) shift; cmd_stress "$@" ;;
     lifecycle) shift; setup; lifecycle "$@" ;;
+    odoo) shift; setup; odoo "$@" ;;
     setup) shift; setup ;;
-    *) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

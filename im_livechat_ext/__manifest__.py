@@ -6,6 +6,8 @@
     "author": "im_livechat_ext developers",
     "website": "https://github.com/im-livechat-ext/im_livechat_ext",
     "license": "LGPL-3",
+    "maintainers": ["im-livechat-ext"],
+    "development_status": "Beta",
     "depends": ["im_livechat"],
     "data": [
         "security/ir.model.access.csv",

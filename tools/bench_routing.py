@@ -17,6 +17,8 @@ import sys
 import time
 from datetime import datetime, timedelta
 
+import odoo_runner
+
 LANGS = ["en_US", "fr_FR", "fr_BE", "es_ES", "de_DE", "it_IT", "nl_NL", "pt_PT"]
 VISITOR_LANGS = LANGS + ["fr_CA", "es_MX", "ja_JP", None]
 COUNTRIES = ["us", "fr", "be", "es", "de", "it", "nl", "pt", "mx", "ca"]
@@ -36,19 +38,8 @@ def parse_args():
 
 
 def odoo_bin(args, db, *extra):
-    cmd = [
-        sys.executable,
-        f"{args.odoo_dir}/odoo-bin",
-        f"--addons-path={args.addons_path}",
-        "-d",
-        db,
-        "--stop-after-init",
-        "--log-level=warn",
-        "--without-demo=all",
-        "--http-port=8099",
-        *extra,
-    ]
-    subprocess.run(cmd, check=True)
+    odoo = odoo_runner.Odoo(args.odoo_dir, args.addons_path)
+    odoo.run("-d", db, "--stop-after-init", "--log-level=warn", "--without-demo=all", "--no-http", *extra, check=True)
 
 
 # ----------------------------------------------------------------------
@@ -403,7 +394,7 @@ def main():
     dbs = {"stock": ("bench_stock", "im_livechat"), "ext": ("bench_ext", "im_livechat_ext")}
     for db, module in dbs.values():
         if not args.keep or not database_exists(db):
-            subprocess.run(["dropdb", "--if-exists", db], check=True)
+            odoo_runner.drop_db(db, check=True)
             print(f"building {db} ({module}, no demo data)...", flush=True)
             odoo_bin(args, db, "-i", module)
     odoo.tools.config.parse_config([f"--addons-path={args.addons_path}", "--log-level=warn"])

@@ -1,9 +1,10 @@
 """Lifecycle of im_livechat_ext on one database, as an administrator lives it:
 install, use, upgrade (-u), uninstall, use stock live chat, reinstall.
 
-Every step is a real ``odoo-bin`` run (server or shell) on a fresh database,
-with demo data. A step fails when Odoo exits non-zero, logs a warning or an
-error, or when what it checks does not hold. After the uninstall the database
+Every step is a real Odoo run (server or shell, through ``odoo_runner``) on
+a fresh database, with demo data. A step fails when Odoo exits non-zero, logs
+a warning or an error that is not a known warning of a run without HTTP (see
+``odoo_runner.KNOWN_WARNINGS``), or when what it checks does not hold. After the uninstall the database
 schema (tables, columns, indexes, constraints, the report's SQL view) must be
 the one stock ``im_livechat`` had before the module came, with no record left
 behind under the module's name, and stock live chat must still route a
@@ -15,22 +16,17 @@ Run it through ``./dev.sh test`` (stage ``lifecycle``) or
 
 import argparse
 import json
-import os
-import re
-import subprocess
 import sys
 import time
 
+import odoo_runner
 import psycopg2
 
-MODULE = "im_livechat_ext"
-# a narrower list than dev.sh's KNOWN_WARNINGS: no bus or longpolling noise is expected here
-KNOWN_WARNINGS = re.compile(r"unaccent|geoip|GeoIP|wkhtmltopdf|Running as user")
-LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \d+ (WARNING|ERROR|CRITICAL) ")
+MODULE = odoo_runner.MODULE
 
 STEPS = 10  # the steps of run(), every one must pass
 
-# Runs inside `odoo-bin shell`: a visitor routed by the module, then checked.
+# Runs inside `odoo shell`: a visitor routed by the module, then checked.
 USE_WITH_MODULE = """
 import json
 from odoo import Command
@@ -120,38 +116,27 @@ print("LIFECYCLE " + json.dumps({"reason": vals["livechat_routing_reason"]}))
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--odoo-dir", required=True)
-    parser.add_argument("--addons-path", required=True)
+    odoo_runner.add_arguments(parser)
     parser.add_argument("--db", default="imle_lifecycle")
     parser.add_argument("--log", default=None, help="file that receives every Odoo output")
-    parser.add_argument("--data-dir", default=None)
     parser.add_argument("--keep", action="store_true", help="keep the database at the end")
+    parser.add_argument("--results", default=None, help="results file of ./dev.sh test (odoo_runner record)")
     return parser.parse_args()
 
 
 class Lifecycle:
     def __init__(self, args):
         self.args = args
-        self.log = open(args.log, "w") if args.log else sys.stdout  # noqa: SIM115
+        self.odoo_runner = odoo_runner.Odoo.from_args(args)
+        if args.log:
+            open(args.log, "w").close()
+        self.log = args.log or sys.stdout
         self.passed = 0
         self.state = {}
 
     def odoo(self, *extra, subcommand=None, stdin=None):
-        cmd = [sys.executable, f"{self.args.odoo_dir}/odoo-bin"]
-        if subcommand:
-            cmd.append(subcommand)
-        cmd += [f"--addons-path={self.args.addons_path}", "-d", self.args.db, "--log-level=warn", "--no-http"]
-        for option, variable in (("--db_host", "PGHOST"), ("--db_port", "PGPORT"), ("--db_user", "PGUSER")):
-            if os.environ.get(variable):
-                cmd.append(f"{option}={os.environ[variable]}")
-        if self.args.data_dir:
-            cmd.append(f"--data-dir={self.args.data_dir}")
-        cmd += list(extra)
-        result = subprocess.run(cmd, input=stdin, capture_output=True, text=True, check=False)
-        output = result.stdout + result.stderr
-        self.log.write(f"$ {' '.join(cmd)}\n{output}\n")
-        self.log.flush()
-        return result.returncode, output
+        args = ("-d", self.args.db, "--log-level=warn", "--no-http", *extra)
+        return self.odoo_runner.run(*args, subcommand=subcommand, stdin=stdin, log=self.log)
 
     def step(self, name, *extra, script=None):
         started = time.monotonic()
@@ -164,10 +149,10 @@ class Lifecycle:
         if rc:
             problems.append(f"odoo exited with {rc}")
         finished = False
+        # Odoo runs without HTTP here: the bus's known warnings are problems
+        problems += [line.strip()[:300] for line in odoo_runner.read_log(output, http=False).unknown_lines]
         for line in output.splitlines():
-            if LOG_LINE.match(line) and not KNOWN_WARNINGS.search(line):
-                problems.append(line.strip()[:300])
-            elif line.startswith("LIFECYCLE "):
+            if line.startswith("LIFECYCLE "):
                 self.state.update(json.loads(line[len("LIFECYCLE ") :]))
                 finished = True
         if script is not None and not finished:
@@ -235,7 +220,7 @@ class Lifecycle:
         return found
 
     def run(self):
-        subprocess.run(["dropdb", "--if-exists", self.args.db], check=True, stderr=subprocess.DEVNULL)
+        odoo_runner.drop_db(self.args.db, self.args.data_dir)
         print(f"lifecycle of {MODULE} on database {self.args.db}:", flush=True)
         ok = self.step("install stock im_livechat (with demo data)", "-i", "im_livechat")
         if not ok:
@@ -271,10 +256,27 @@ class Lifecycle:
             and self.step("after the reinstall: routing with a reason", script=CHECK_AFTER_REINSTALL)
         )
         if not self.args.keep:
-            subprocess.run(["dropdb", "--if-exists", self.args.db], check=False, stderr=subprocess.DEVNULL)
+            odoo_runner.drop_db(self.args.db, self.args.data_dir)
         print(f"lifecycle: {self.passed} of {STEPS} steps passed")
         return 0 if self.passed == STEPS else 1
 
 
+def main():
+    args = parse_args()
+    started = time.monotonic()
+    lifecycle = Lifecycle(args)
+    try:
+        return lifecycle.run()
+    finally:  # a crash too: the steps that did not pass count as failed
+        odoo_runner.record(
+            args.results,
+            "lifecycle",
+            f"{'lifecycle':<8} {STEPS:4d} steps  {lifecycle.passed:4d} passed  {STEPS - lifecycle.passed:3d} failed  "
+            f"{time.monotonic() - started:3.0f}s",
+            lifecycle.passed,
+            STEPS - lifecycle.passed,
+        )
+
+
 if __name__ == "__main__":
-    sys.exit(Lifecycle(parse_args()).run())
+    sys.exit(main())

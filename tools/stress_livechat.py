@@ -22,6 +22,8 @@ import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
+import odoo_runner
+
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -37,19 +39,11 @@ def parse_args():
 
 
 def odoo_cmd(args, db, *extra):
-    return [
-        sys.executable,
-        f"{args.odoo_dir}/odoo-bin",
-        f"--addons-path={args.addons_path}",
-        "-d",
-        db,
-        "--without-demo=all",
-        *extra,
-    ]
+    return odoo_runner.Odoo(args.odoo_dir, args.addons_path).command("-d", db, "--without-demo=all", *extra)
 
 
 def prepare(args, db, module):
-    subprocess.run(["dropdb", "--if-exists", db], check=True)
+    odoo_runner.drop_db(db, check=True)
     subprocess.run(odoo_cmd(args, db, "-i", module, "--stop-after-init", "--log-level=warn"), check=True)
     import odoo  # noqa: PLC0415 (Odoo comes from --odoo-dir, configured in main)
     from odoo import SUPERUSER_ID, Command, api  # noqa: PLC0415
@@ -187,7 +181,7 @@ def run(args, flavour, module):
         flush=True,
     )
     odoo.sql_db.close_db(db)
-    subprocess.run(["dropdb", "--if-exists", db], check=False)
+    odoo_runner.drop_db(db)
     return args.visitors / elapsed, problems
 
 
