@@ -31,6 +31,10 @@ USE_WITH_MODULE = """
 import json
 from odoo import Command
 Channel = env["im_livechat.channel"]
+# installing changed nothing for the channel that existed: it never removes operators
+stock_channel = env.ref("im_livechat.im_livechat_channel_data")
+assert stock_channel.operator_inactivity_timeout == 0, stock_channel.operator_inactivity_timeout
+assert Channel.new({"name": "New"}).operator_inactivity_timeout == 30
 # the administrator's own channel: it outlives the module, unlike demo data
 channel = Channel.create({"name": "Lifecycle support", "routing_priority": "expertise",
                           "max_sessions_mode": "limited", "max_sessions": 3})
@@ -199,13 +203,14 @@ class Lifecycle:
                 (
                     "ir_model",
                     "SELECT count(*) FROM ir_model"
-                    " WHERE model IN ('im_livechat.expertise', 'im_livechat.operator.removal')",
+                    " WHERE model IN ('im_livechat.expertise', 'im_livechat.operator.removal',"
+                    " 'im_livechat.operator.status')",
                 ),
                 (
                     "ir_model_fields",
                     "SELECT count(*) FROM ir_model_fields WHERE name IN ('livechat_expertise_ids',"
                     " 'livechat_routing_reason', 'livechat_lang_id', 'routing_priority', 'max_sessions',"
-                    " 'operator_expertise_ids', 'livechat_last_assignment_dt')",
+                    " 'operator_expertise_ids', 'last_assignment_dt')",
                 ),
                 ("ir_ui_view", "SELECT count(*) FROM ir_ui_view WHERE arch_db::text ILIKE '%%livechat_expertise%%'"),
                 ("ir_cron", "SELECT count(*) FROM ir_cron WHERE cron_name::text ILIKE '%%inactive operators%%'"),

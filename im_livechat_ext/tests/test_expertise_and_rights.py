@@ -49,7 +49,7 @@ class TestExpertise(TransactionCase):
     def test_duplicate_error_is_translated(self):
         self.env["res.lang"]._activate_lang("es_ES")
         self.env["ir.module.module"]._load_module_terms(["im_livechat_ext"], ["es_ES"], overwrite=True)
-        with self.assertRaisesRegex(ValidationError, "Ya existe una especialidad"), self.env.cr.savepoint():
+        with self.assertRaisesRegex(ValidationError, "Ya existe una experiencia"), self.env.cr.savepoint():
             self.Expertise.with_context(lang="es_ES").create({"name": "warranty"})
 
     def test_operators_editable_from_both_sides(self):
