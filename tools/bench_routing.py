@@ -212,7 +212,7 @@ def time_selections(env, channel, visitor_list, use_expertise):
         env.invalidate_all()
         kwargs = {"lang": visitor["lang"], "country_id": visitor["country_id"]}
         if use_expertise:
-            kwargs["expertises"] = visitor["expertises"]
+            kwargs["expertises"] = env["im_livechat.expertise"].browse(visitor["expertises"])
         before = env.cr.sql_log_count
         start = time.perf_counter()
         channel._get_operator(**kwargs)
@@ -259,17 +259,26 @@ def best_tier_members(env, channel, visitor):
                   AND c.livechat_active
                   AND greatest(c.create_date, c.last_interest_dt) > now() at time zone 'utc' - interval '30 minutes'
                 GROUP BY m.partner_id
+           ), calling AS (
+               SELECT DISTINCT m.partner_id FROM discuss_channel_rtc_session r
+                 JOIN discuss_channel_member m ON m.id = r.channel_member_id
            )
            SELECT member.id, member.lang, member.country_id, COALESCE(spoken.codes, '{}'),
-                  COALESCE(knows.ids, '{}'), COALESCE(busy.n, 0)
+                  COALESCE(knows.ids, '{}'), COALESCE(busy.n, 0), calling.partner_id IS NOT NULL,
+                  COALESCE(status.last_assignment_dt > now() at time zone 'utc' - interval '120 seconds', FALSE)
              FROM member
              LEFT JOIN spoken ON spoken.user_id = member.id
              LEFT JOIN knows ON knows.user_id = member.id
-             LEFT JOIN busy ON busy.partner_id = member.partner_id""",
+             LEFT JOIN busy ON busy.partner_id = member.partner_id
+             LEFT JOIN calling ON calling.partner_id = member.partner_id
+             LEFT JOIN im_livechat_operator_status status ON status.user_id = member.id""",
         {"channel": channel.id},
     )
     available = [
-        row for row in cr.fetchall() if channel.max_sessions_mode != "limited" or row[5] < channel.max_sessions
+        row
+        for row in cr.fetchall()
+        if (channel.max_sessions_mode != "limited" or row[5] < channel.max_sessions)
+        and not (channel.block_assignment_during_call and row[6])
     ]
     lang, country, wanted = visitor["lang"], visitor["country_id"], set(visitor["expertises"])
 
@@ -306,7 +315,9 @@ def simulate_day(env, channel, args, expertise_ids, countries):
     channel = env["im_livechat.channel"].browse(channel.id)
     rng = random.Random(args.seed + 2)
     Channel = env["discuss.channel"]
-    good = total = 0
+    # operators in a call get no new chat on this channel: the checker verifies that too
+    channel.block_assignment_during_call = True
+    good = in_order = total = 0
     # the day starts with the chats already ongoing with these operators; the
     # oldest end first, then the day's own
     env.cr.execute(
@@ -327,12 +338,17 @@ def simulate_day(env, channel, args, expertise_ids, countries):
         }
         expected = best_tier_members(env, channel, visitor)
         decision = channel._route_visitor(
-            lang=visitor["lang"], country_id=visitor["country_id"], expertises=visitor["expertises"]
+            lang=visitor["lang"],
+            country_id=visitor["country_id"],
+            expertises=env["im_livechat.expertise"].browse(visitor["expertises"]),
         )
         if not expected and not decision.operator:
             continue
         total += 1
-        good += decision.operator.id in {row[0] for row in expected}
+        chosen = next((row for row in expected if row[0] == decision.operator.id), None)
+        good += chosen is not None
+        # inside the tier: fewest chats, then not in a call, then not given one in the last 120 s
+        in_order += chosen is not None and rank_in_tier(chosen) == min(map(rank_in_tier, expected))
         if not decision.operator:
             continue  # a miss: the checker had someone available
         session = Channel.create(
@@ -372,7 +388,17 @@ def simulate_day(env, channel, args, expertise_ids, countries):
     for *key, load in env.cr.fetchall():
         groups.setdefault(tuple(key), []).append(load)
     spread = max((max(loads) - min(loads) for loads in groups.values() if len(loads) > 1), default=0)
-    return {"arrivals": total, "best_tier_share": round(good / total, 4) if total else None, "load_spread": spread}
+    return {
+        "arrivals": total,
+        "best_tier_share": round(good / total, 4) if total else None,
+        "in_tier_order_share": round(in_order / total, 4) if total else None,
+        "load_spread": spread,
+    }
+
+
+def rank_in_tier(row):
+    """(ongoing chats, in a call, given a chat in the last 120 s) of a checker row."""
+    return row[5], row[6], row[7]
 
 
 def database_exists(db):
@@ -456,11 +482,23 @@ def main():
             f"{stock['median_ms']:>9} ms | {stock['p95_ms']:>6} ms | {stock['queries']:>7} | "
             f"{stock['median_ms'] / ext['median_ms']:.1f}x"
         )
+    smallest, largest = min(results["ext"]), max(results["ext"])
+    ext_small, ext_large = results["ext"][smallest], results["ext"][largest]
+    growth = ext_large["median_ms"] / ext_small["median_ms"]
+    speed_up = results["stock"][largest]["median_ms"] / ext_large["median_ms"]
     print(
-        f"\nsimulated day at {reference} operators: {quality['arrivals']} routed arrivals, "
-        f"best-tier share {quality['best_tier_share']}, load spread among equivalent operators "
-        f"{quality['load_spread']}"
+        f"\ngrowth {smallest} -> {largest} operators: module {growth:.2f}x (target <= 2), stock "
+        f"{results['stock'][largest]['median_ms'] / results['stock'][smallest]['median_ms']:.2f}x; "
+        f"speed-up at {largest}: {speed_up:.1f}x (target >= 10); module p95/median at {largest}: "
+        f"{ext_large['p95_ms'] / ext_large['median_ms']:.2f} (target <= 2)"
     )
+    print(
+        f"simulated day at {reference} operators (operators in a call blocked): {quality['arrivals']} routed "
+        f"arrivals, best-tier share {quality['best_tier_share']}, order inside the tier kept "
+        f"{quality['in_tier_order_share']}, load spread among equivalent operators {quality['load_spread']}"
+    )
+    output["growth"] = round(growth, 2)
+    output["speed_up"] = round(speed_up, 1)
     with open(args.output, "w") as handle:
         json.dump(output, handle, indent=2)
     print(f"written {args.output}")

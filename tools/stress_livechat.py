@@ -1,12 +1,14 @@
 """Concurrency stress test of /im_livechat/get_session under a real
 multi-worker Odoo on loopback, with and without im_livechat_ext.
 
-For each flavour it builds a fresh database (stock ``im_livechat`` or
-``im_livechat_ext``), adds operators who are online, starts Odoo with several
-workers on 127.0.0.1, opens N visitors at once, then checks: no HTTP 5xx,
-every visitor got a session or the stock "no operator" answer, with the
-module no operator above ``max_sessions``, and every session row consistent.
-Requests are bounded in count and time; the server is stopped at the end.
+Three runs, each on a fresh database: stock ``im_livechat``, the module with
+an unlimited channel, the module with ``max_sessions`` per operator. Each adds
+operators who are online, starts Odoo with several workers on 127.0.0.1,
+opens N visitors at once, then prints requests per second, p95 latency and
+the serialization retries Odoo logged, and checks: no HTTP 5xx, every visitor
+got a session or the stock "no operator" answer, no operator above the limit,
+every session row consistent. Requests are bounded in count and time; the
+server is stopped at the end.
 
 Run it through ``./dev.sh stress [--visitors 60] [--operators 10] [--max-sessions 5]``.
 """
@@ -42,7 +44,7 @@ def odoo_cmd(args, db, *extra):
     return odoo_runner.Odoo(args.odoo_dir, args.addons_path).command("-d", db, "--without-demo=all", *extra)
 
 
-def prepare(args, db, module):
+def prepare(args, db, module, limited):
     odoo_runner.drop_db(db, check=True)
     subprocess.run(odoo_cmd(args, db, "-i", module, "--stop-after-init", "--log-level=warn"), check=True)
     import odoo  # noqa: PLC0415 (Odoo comes from --odoo-dir, configured in main)
@@ -51,20 +53,21 @@ def prepare(args, db, module):
     registry = odoo.modules.registry.Registry(db)
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
-        group = env.ref("im_livechat.im_livechat_group_user")
+        # internal users (the module never gives a chat to anybody else) and Live Chat users
+        groups = env.ref("base.group_user") | env.ref("im_livechat.im_livechat_group_user")
         operators = (
             env["res.users"]
             .with_context(no_reset_password=True)
             .create(
                 [
-                    {"name": f"Stress operator {i}", "login": f"stress_op_{i}", "groups_id": [Command.link(group.id)]}
+                    {"name": f"Stress operator {i}", "login": f"stress_op_{i}", "groups_id": [Command.set(groups.ids)]}
                     for i in range(args.operators)
                 ]
             )
         )
         env["bus.presence"].create([{"user_id": user.id, "status": "online"} for user in operators])
         values = {"name": "Stress", "user_ids": [Command.set(operators.ids)]}
-        if "max_sessions_mode" in env["im_livechat.channel"]._fields:
+        if limited:
             values.update(max_sessions_mode="limited", max_sessions=args.max_sessions)
         channel = env["im_livechat.channel"].create(values)
         cr.commit()
@@ -95,20 +98,22 @@ def visit(port, channel_id, index, timeout):
         data=body,
         headers={"Content-Type": "application/json", "Accept-Language": ["fr-FR", "es-ES", "de-DE"][index % 3]},
     )
+    start = time.perf_counter()
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             payload = json.loads(response.read())
             if "error" in payload:
-                return ("error", payload["error"].get("data", {}).get("name"))
+                return ("error", payload["error"].get("data", {}).get("name"), time.perf_counter() - start)
             result = payload["result"]
-            return ("session", result["discuss.channel"][0]["id"]) if result else ("no operator", None)
+            outcome = ("session", result["discuss.channel"][0]["id"]) if result else ("no operator", None)
+            return (*outcome, time.perf_counter() - start)
     except urllib.error.HTTPError as error:
-        return (f"http {error.code}", None)
+        return (f"http {error.code}", None, time.perf_counter() - start)
     except (urllib.error.URLError, OSError) as error:
-        return ("network", str(error))
+        return ("network", str(error), time.perf_counter() - start)
 
 
-def check(args, db, channel_id, outcomes, with_module):
+def check(args, db, channel_id, outcomes, limited):
     import odoo  # noqa: PLC0415
     from odoo import SUPERUSER_ID, api  # noqa: PLC0415
 
@@ -116,7 +121,7 @@ def check(args, db, channel_id, outcomes, with_module):
     with odoo.modules.registry.Registry(db).cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
         sessions = env["discuss.channel"].search([("livechat_channel_id", "=", channel_id)])
-        answered = {value for kind, value in outcomes if kind == "session"}
+        answered = {value for kind, value, _seconds in outcomes if kind == "session"}
         if set(sessions.ids) != answered:
             problems.append(f"{len(sessions)} session rows for {len(answered)} sessions answered")
         for session in sessions:
@@ -125,17 +130,17 @@ def check(args, db, channel_id, outcomes, with_module):
         loads = {}
         for session in sessions:
             loads[session.livechat_operator_id.id] = loads.get(session.livechat_operator_id.id, 0) + 1
-        if with_module and loads and max(loads.values()) > args.max_sessions:
+        if limited and loads and max(loads.values()) > args.max_sessions:
             problems.append(f"an operator has {max(loads.values())} sessions > max {args.max_sessions}")
         return problems, loads
 
 
-def run(args, flavour, module):
+def run(args, flavour, module, limited):
     import odoo  # noqa: PLC0415 (configured in main)
 
     db = f"stress_{flavour}"
     print(f"[{flavour}] preparing {db} with {module}...", flush=True)
-    channel_id = prepare(args, db, module)
+    channel_id = prepare(args, db, module, limited)
     server = subprocess.Popen(
         odoo_cmd(
             args,
@@ -147,6 +152,8 @@ def run(args, flavour, module):
             f"--gevent-port={args.port + 1}",
             f"--db-filter=^{db}$",
             "--log-level=warn",
+            # Odoo logs each serialization failure it retries here
+            "--log-handler=odoo.service.model:INFO",
             "--limit-time-real=120",
         ),
         stdout=subprocess.DEVNULL,
@@ -165,24 +172,41 @@ def run(args, flavour, module):
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         _out, errors = server.communicate(timeout=60)
-    problems, loads = check(args, db, channel_id, [warm_up, *outcomes], module == "im_livechat_ext")
+    problems, loads = check(args, db, channel_id, [warm_up, *outcomes], limited)
     kinds = {}
-    for kind, _value in outcomes:
+    for kind, _value, _seconds in outcomes:
         kinds[kind] = kinds.get(kind, 0) + 1
+    latencies = sorted(seconds for _kind, _value, seconds in outcomes)
+    p95 = latencies[max(0, int(len(latencies) * 0.95) - 1)]
+    retries = sum("tries left, try again" in line for line in errors.splitlines())
+    # no visitor lost: everybody is served while an operator has room
+    room = args.operators * args.max_sessions - 1 if limited else args.visitors  # the warm-up took one
+    if kinds.get("session", 0) < min(args.visitors, room):
+        problems.append(f"{kinds.get('session', 0)} sessions while operators had room for {min(args.visitors, room)}")
     bad = {kind: count for kind, count in kinds.items() if kind not in ("session", "no operator")}
     if bad:
         problems.append(f"unexpected answers: {bad}")
     server_errors = [line for line in errors.splitlines() if " ERROR " in line or " CRITICAL " in line]
     if server_errors:
         problems.append(f"{len(server_errors)} ERROR lines in the server log, first: {server_errors[0][:200]}")
+    figures = {
+        "req_s": args.visitors / elapsed,
+        "p95_s": p95,
+        "retries": retries,
+        "http_5xx": sum(count for kind, count in kinds.items() if kind.startswith("http 5")),
+        "sessions": kinds.get("session", 0),
+        "no_operator": kinds.get("no operator", 0),
+        "max_per_operator": max(loads.values()) if loads else 0,
+    }
     print(
-        f"[{flavour}] {args.visitors} visitors at once in {elapsed:.2f}s = {args.visitors / elapsed:.1f} req/s; "
-        f"answers {kinds}; sessions per operator max {max(loads.values()) if loads else 0}",
+        f"[{flavour}] {args.visitors} visitors at once in {elapsed:.2f}s = {figures['req_s']:.1f} req/s, "
+        f"p95 {p95:.2f}s, {retries} serialization retries; answers {kinds}; "
+        f"sessions per operator max {figures['max_per_operator']}",
         flush=True,
     )
     odoo.sql_db.close_db(db)
     odoo_runner.drop_db(db)
-    return args.visitors / elapsed, problems
+    return figures, problems
 
 
 def main():
@@ -193,13 +217,33 @@ def main():
     odoo.tools.config.parse_config([f"--addons-path={args.addons_path}", "--log-level=warn"])
     results = {}
     failed = False
-    for flavour, module in (("stock", "im_livechat"), ("ext", "im_livechat_ext")):
-        rate, problems = run(args, flavour, module)
-        results[flavour] = rate
+    runs = (
+        ("stock", "im_livechat", False),
+        ("ext_unlimited", "im_livechat_ext", False),
+        ("ext_limited", "im_livechat_ext", True),
+    )
+    for flavour, module, limited in runs:
+        figures, problems = run(args, flavour, module, limited)
+        results[flavour] = figures
         for problem in problems:
             print(f"[{flavour}] PROBLEM: {problem}")
         failed |= bool(problems)
-    print(f"requests per second: stock {results['stock']:.1f}, im_livechat_ext {results['ext']:.1f}")
+    print()
+    print(
+        f"{'run':>14} | {'req/s':>6} | {'p95 s':>6} | {'retries':>7} | {'5xx':>3} | {'sessions':>8} | "
+        f"{'no operator':>11} | max/operator"
+    )
+    for flavour, figures in results.items():
+        print(
+            f"{flavour:>14} | {figures['req_s']:>6.1f} | {figures['p95_s']:>6.2f} | {figures['retries']:>7} | "
+            f"{figures['http_5xx']:>3} | {figures['sessions']:>8} | {figures['no_operator']:>11} | "
+            f"{figures['max_per_operator']}"
+        )
+    stock = results["stock"]["req_s"]
+    print(
+        f"module / stock: unlimited {results['ext_unlimited']['req_s'] / stock:.2f}x, "
+        f"limited {results['ext_limited']['req_s'] / stock:.2f}x (max {args.max_sessions} sessions per operator)"
+    )
     print("stress: " + ("FAILED" if failed else "all checks passed"))
     sys.exit(1 if failed else 0)
 

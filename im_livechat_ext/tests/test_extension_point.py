@@ -1,0 +1,34 @@
+from odoo_test_helper import FakeModelLoader
+
+from odoo.tests import tagged
+
+from .common import LivechatRoutingCase
+
+
+@tagged("post_install", "-at_install")
+class TestAnotherModuleDecidesWhoIsAvailable(LivechatRoutingCase):
+    """available_operator_ids is stock's extension point: when another module
+    narrows it, the routing follows, with no branch of ours for it."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.loader = FakeModelLoader(cls.env, cls.__module__)
+        cls.loader.backup_registry()
+        from .fake_models import ImLivechatChannelHoliday  # noqa: PLC0415 - loaded into the registry here
+
+        cls.loader.update_registry((ImLivechatChannelHoliday,))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.loader.restore_registry()
+        super().tearDownClass()
+
+    def test_routing_follows_the_extension_point(self):
+        on_holiday = self._operator("Holiday", lang="fr_FR", expertises=self.billing)
+        on_holiday.login = "operator_on_holiday"
+        other = self._operator("Other", lang="de_DE")
+        self.assertEqual(self.livechat.available_operator_ids, other)
+        self.assertEqual(self.livechat._get_operator(lang="fr_FR", expertises=self.billing), other)
+        other.login = "other_on_holiday_too"
+        self.assertFalse(self.livechat._get_operator(lang="fr_FR"), "nobody available: nobody")
