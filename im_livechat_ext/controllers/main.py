@@ -3,20 +3,24 @@ from odoo.http import request
 
 from odoo.addons.im_livechat.controllers.main import LivechatController
 
-from ..models.im_livechat_channel import VISITOR_LANG_KEY
+from ..models.im_livechat_channel import NO_CLAIM_KEY, VISITOR_LANG_KEY
 
 
 class LivechatRoutingController(LivechatController):
     @http.route()
-    def get_session(self, channel_id, anonymous_name, previous_operator_id=None, chatbot_script_id=None, **kwargs):
+    def get_session(
+        self, channel_id, anonymous_name, previous_operator_id=None, chatbot_script_id=None, persisted=True, **kwargs
+    ):
         """Stock reads only the language cookie: detect the visitor's language
-        here, where the request is, for the routing and the session."""
+        here, where the request is, for the routing and the session. A visitor
+        who only opens the chat window (not persisted) claims no operator."""
         visitor_lang = request.env["im_livechat.channel"]._detect_visitor_lang()
-        request.update_context(**{VISITOR_LANG_KEY: visitor_lang.code or False})
+        request.update_context(**{VISITOR_LANG_KEY: visitor_lang.code or False, NO_CLAIM_KEY: not persisted})
         return super().get_session(
             channel_id,
             anonymous_name,
             previous_operator_id=previous_operator_id,
             chatbot_script_id=chatbot_script_id,
+            persisted=persisted,
             **kwargs,
         )

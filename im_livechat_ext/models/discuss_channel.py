@@ -16,6 +16,7 @@ class DiscussChannel(models.Model):
         "Visitor Language",
         index="btree_not_null",
         readonly=True,
+        groups="base.group_user",
         help="Language detected for the visitor when the session started.",
     )
     livechat_expertise_ids = fields.Many2many(
@@ -24,6 +25,7 @@ class DiscussChannel(models.Model):
         "discuss_channel_id",
         "im_livechat_expertise_id",
         string="Expertises",
+        groups="base.group_user",
         help="Subjects the visitor asked for, e.g. through a chatbot answer.",
     )
     livechat_routing_reason = fields.Char(

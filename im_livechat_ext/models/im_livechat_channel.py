@@ -12,8 +12,11 @@ _logger = logging.getLogger(__name__)
 
 # the context key that hands a routing decision to stock code asking _get_operator
 ROUTING_DECISION_KEY = "livechat_routing_decision"
-# the context key with the visitor language detected by the get_session controller
+# the context keys the get_session controller sets: the visitor language it
+# detected, and that the visitor only opens the chat window (no session yet,
+# so no operator to claim)
 VISITOR_LANG_KEY = "livechat_visitor_lang"
+NO_CLAIM_KEY = "livechat_route_without_claim"
 
 
 @dataclass
@@ -71,6 +74,8 @@ class ImLivechatChannel(models.Model):
         help="Operators without any activity in Odoo for this long get no chat and are "
         "removed from the channel's operators. 0 never removes anybody.",
     )
+    # the routing's SQL keeps active users only: no ORM pass over them again
+    available_operator_ids = fields.Many2many(context={"active_test": False})
     operator_count = fields.Integer("Operators Count", compute="_compute_operator_count")
     available_operator_count = fields.Integer("Available Operators", compute="_compute_available_operator_count")
 
@@ -110,20 +115,29 @@ class ImLivechatChannel(models.Model):
     def _check_routing_settings_access(self, vals, creating=False):
         """Stock lets operators edit and create channels (Join writes the
         channel); the routing settings decide who gets which chat, so only
-        managers choose them: in values, in default_* context keys, on copy."""
+        managers choose them: in values, in default_* context keys or one's
+        own saved defaults, on copy."""
         if self.env.su or self.env.user.has_group("im_livechat.im_livechat_group_manager"):
             return
-        chosen = {name: vals[name] for name in ROUTING_SETTINGS.intersection(vals)}
+        chosen = ROUTING_SETTINGS.intersection(vals)
         if creating:
-            for name in ROUTING_SETTINGS:
-                if name not in chosen and f"default_{name}" in self.env.context:
-                    chosen[name] = self.env.context[f"default_{name}"]
-            # creating with the defaults (not those of the context) chooses nothing
-            context = {key: value for key, value in self.env.context.items() if not key.startswith("default_")}
-            defaults = self.with_context(context).default_get(list(chosen)) if chosen else {}
-            chosen = {name: value for name, value in chosen.items() if (value or False) != defaults.get(name, False)}
+            # what will be written: values, then context and saved defaults;
+            # a new channel with the module's own defaults chooses nothing
+            written = self._add_missing_default_values(dict(vals))
+            chosen = {
+                name
+                for name in ROUTING_SETTINGS
+                if (written.get(name) or False)
+                != (self._fields[name].default(self) if self._fields[name].default else False)
+            }
         if chosen:
             raise AccessError(_("Only Live Chat managers can change the routing settings of a channel."))
+
+    @api.model
+    def _code_default(self, name):
+        """The default this module gives a field, whatever anyone saved."""
+        default = self._fields[name].default
+        return (default(self) if default else False) or False
 
     @api.constrains("max_sessions", "operator_inactivity_timeout")
     def _check_routing_limits(self):
@@ -222,7 +236,10 @@ class ImLivechatChannel(models.Model):
         channel = self
         if not chatbot_script:
             routing = self._route_visitor(
-                previous_operator_id=previous_operator_id, lang=visitor_lang.code, country_id=country_id
+                previous_operator_id=previous_operator_id,
+                lang=visitor_lang.code,
+                country_id=country_id,
+                claim=not self.env.context.get(NO_CLAIM_KEY),
             )
             channel = self._with_routing_decision(self, routing)
         vals = super(ImLivechatChannel, channel)._get_livechat_discuss_channel_vals(
@@ -271,7 +288,9 @@ class ImLivechatChannel(models.Model):
     # ------------------------------------------------------------------
     def _get_operator(self, previous_operator_id=None, lang=None, country_id=None, expertises=None, users=None):
         """The operator for a new chat (empty recordset when nobody is
-        available), following the routing rules."""
+        available), following the routing rules. Stock code asking it while
+        giving a session gets the decision this module took and claimed
+        (_with_routing_decision); any other caller only asks."""
         decided = self.env.context.get(ROUTING_DECISION_KEY)
         if decided and decided[1] == self.id:
             return self.env["res.users"].browse(decided[0])
@@ -281,6 +300,7 @@ class ImLivechatChannel(models.Model):
             country_id=country_id,
             expertises=expertises,
             users=users,
+            claim=False,
         ).operator
 
     def _with_routing_decision(self, records, decision):
@@ -290,12 +310,20 @@ class ImLivechatChannel(models.Model):
         return records.with_context(**{ROUTING_DECISION_KEY: (decision.operator.id, self.id)})
 
     def _route_visitor(
-        self, previous_operator_id=None, lang=None, country_id=None, expertises=None, users=None, exclude_users=None
+        self,
+        previous_operator_id=None,
+        lang=None,
+        country_id=None,
+        expertises=None,
+        users=None,
+        exclude_users=None,
+        claim=True,
     ):
         """The RoutingDecision for a visitor: the best operator who can take
-        the chat and nobody else is claiming right now (locked until the
-        transaction ends), with the reason. `users` replaces the channel's
-        operators as candidates; `exclude_users` are never chosen."""
+        the chat, with the reason. With `claim` (giving a session), the best
+        one nobody else is being given right now, locked until the transaction
+        ends. `users` replaces the channel's operators as candidates;
+        `exclude_users` are never chosen."""
         self.ensure_one()
         Users = self.env["res.users"]
         if users is not None:
@@ -320,7 +348,12 @@ class ImLivechatChannel(models.Model):
             chat_lang_relation=self._get_chat_lang_relation(),
             **self._get_capacity_limits(),
         )
-        winner_id = routing_sql.claim_first(self.env.cr, ranked)
+        if claim:
+            winner_id = routing_sql.claim_first(
+                self.env.cr, ranked, protect_capacity=self._get_capacity_limits()["max_sessions"] is not None
+            )
+        else:
+            winner_id = ranked[0]["user_id"] if ranked else None
         if not winner_id:
             return RoutingDecision(Users)
         winner = next(row for row in ranked if row["user_id"] == winner_id)

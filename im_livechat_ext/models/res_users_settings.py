@@ -1,5 +1,7 @@
-from odoo import _, api, fields, models
+from odoo import _, api, models
 from odoo.exceptions import ValidationError
+
+from ..tools.x2many_commands import linked_ids
 
 
 class ResUsersSettings(models.Model):
@@ -20,12 +22,7 @@ class ResUsersSettings(models.Model):
         """Refuse inactive chat languages loudly, from the commands written:
         once stored, reading the field hides them, so a constraint could not
         see them and they would be dropped without a word."""
-        lang_ids = []
-        for command in commands or []:
-            if isinstance(command, (list, tuple)) and command[0] == fields.Command.SET:
-                lang_ids += command[2]
-            elif isinstance(command, (list, tuple)) and command[0] == fields.Command.LINK:
-                lang_ids.append(command[1])
+        lang_ids = linked_ids(commands) or []
         inactive = (
             self.env["res.lang"].with_context(active_test=False).browse(lang_ids).filtered(lambda lang: not lang.active)
         )

@@ -129,6 +129,61 @@ class TestLastFreeSlot(BaseCase):
             self.assertEqual(self._give_session(retry), self.german.with_env(retry))
             cr.commit()  # pylint: disable=invalid-commit
 
+    def _set_channel(self, **values):
+        with closing(self._new_env().cr) as cr:
+            self.livechat.with_env(api.Environment(cr, SUPERUSER_ID, {})).write(values)
+            cr.commit()  # pylint: disable=invalid-commit
+
+    def test_nobody_turned_away_when_every_operator_is_being_claimed_unlimited(self):
+        """More visitors in flight than operators, no limit: the best operator
+        is shared (as stock Odoo does), nobody gets "no operator"."""
+        self._set_channel(max_sessions_mode="unlimited", user_ids=[Command.set(self.french.ids)])
+        first, second = self._new_env(), self._new_env()
+        with closing(first.cr), closing(second.cr):
+            self.assertEqual(self._give_session(first), self.french.with_env(first))
+            self.assertEqual(self._give_session(second), self.french.with_env(second))
+            first.cr.commit()  # pylint: disable=invalid-commit
+            second.cr.commit()  # pylint: disable=invalid-commit
+        self.assertEqual(self._sessions_per_operator(), {self.french.id: 2})
+
+    def test_a_visitor_opening_the_window_claims_nobody(self):
+        """The chat window asks for its operator before any session exists
+        (persisted=False): that must not turn away a visitor who writes."""
+        self._set_channel(user_ids=[Command.set(self.french.ids)])
+        first, second = self._new_env(), self._new_env()
+        with closing(first.cr), closing(second.cr):
+            peek = self.livechat.with_env(first).with_context(livechat_route_without_claim=True)
+            self.assertTrue(peek._get_livechat_discuss_channel_vals("Visitor", lang="fr_FR"))
+            self.assertEqual(self._give_session(second), self.french.with_env(second))
+            second.cr.commit()  # pylint: disable=invalid-commit
+        self.assertEqual(self._sessions_per_operator(), {self.french.id: 1})
+
+    def test_limited_operator_being_claimed_is_waited_for_then_retried(self):
+        """Every ranked operator is being given a chat and a limit applies: the
+        visitor is not turned away but waits for the other transaction; when
+        that one gave the operator a chat after this one began, this one fails
+        to serialize and Odoo's retry of the request sees that chat."""
+        self._set_channel(max_sessions=2, user_ids=[Command.set(self.french.ids)])
+        first, second = self._new_env(), self._new_env()
+        with closing(first.cr), closing(second.cr):
+            second.cr.execute("SELECT 1")  # the second transaction's snapshot starts now
+            self.assertEqual(self._give_session(first), self.french.with_env(first))
+            # while the first is in flight, the second waits for it (bounded here to see it)
+            second.cr.execute("SAVEPOINT waiting; SET LOCAL lock_timeout = '300ms'")
+            with self.assertRaises(psycopg2.errors.LockNotAvailable), mute_logger("odoo.sql_db"):
+                self._give_session(second)
+            second.cr.execute("ROLLBACK TO SAVEPOINT waiting; SET LOCAL lock_timeout = 0")
+            second.invalidate_all()
+            first.cr.commit()  # pylint: disable=invalid-commit
+            with self.assertRaises(psycopg2.errors.SerializationFailure), mute_logger("odoo.sql_db"):
+                self._give_session(second)
+            second.cr.rollback()
+        with closing(self._new_env().cr) as cr:
+            retry = api.Environment(cr, SUPERUSER_ID, {})
+            self.assertEqual(self._give_session(retry), self.french.with_env(retry), "her second slot")
+            cr.commit()  # pylint: disable=invalid-commit
+        self.assertEqual(self._sessions_per_operator(), {self.french.id: 2})
+
     def test_unlimited_channel_spreads_a_burst(self):
         """Without a limit, simultaneous visitors still take different operators
         rather than queueing on the same one."""

@@ -159,6 +159,14 @@ class TestRightsOverHttp(HttpCase):
             with self.subTest(label):
                 error, message = self._call(self.operator, "im_livechat.channel", method, args, kwargs)
                 self.assertEqual(error, "odoo.exceptions.AccessError", message)
+        # one's own saved default (any user may save defaults for themselves)
+        saved = self._call(
+            self.operator, "ir.default", "set", ["im_livechat.channel", "max_sessions_mode", "limited", True]
+        )
+        self.assertEqual(saved[0], "ok")
+        error, message = self._call(self.operator, "im_livechat.channel", "create", [{"name": "Mine"}])
+        self.assertEqual(error, "odoo.exceptions.AccessError", message)
+        self.env["ir.default"].search([("user_id", "=", self.operator.id)]).unlink()
         self.assertEqual(self.env["im_livechat.channel"].search_count([("name", "=", "Mine")]), 0)
         self.assertEqual(self.livechat.max_sessions_mode, "unlimited")
         # what stock allows operators stays allowed: a channel with the default settings

@@ -3,7 +3,7 @@ routing_rules.py, and claiming the winner. Each is one query (the claim a
 few) whatever the number of operators, expertises and sessions: PostgreSQL
 ranks and returns only the best few rows."""
 
-from psycopg2.errors import SerializationFailure
+from psycopg2.extensions import TransactionRollbackError
 
 from odoo.tools import SQL
 
@@ -237,20 +237,26 @@ def rank_operators(
     return cr.dictfetchall()
 
 
-def claim_first(cr, ranked):
-    """Lock the status row of the first operator of `ranked` (rows of
+def claim_first(cr, ranked, protect_capacity):
+    """Lock the status row of the best operator of `ranked` (rows of
     rank_operators, best first) that no other transaction is claiming, and
-    return their id (None: all are taken).
+    return their id (None: nobody can take the chat).
 
     The lock lasts until the transaction ends: meanwhile, concurrent visitors
     skip this operator instead of waiting for them. An operator given a chat
     by a transaction that committed after ours began is skipped too (locking
     their updated row fails to serialize, inside a savepoint): our snapshot
-    does not see that chat, so it would misjudge their load."""
+    does not see that chat, so it would misjudge their load.
+
+    When every ranked operator is being claimed, nobody is turned away: with
+    no limit to protect (`protect_capacity` false) the best one is shared, as
+    stock Odoo does; with a limit, we wait for the best one's transaction and,
+    if it gave them a chat, fail to serialize so that Odoo retries the whole
+    request with a view that sees that chat."""
     user_ids = [row["user_id"] for row in ranked]
     if not user_ids:
         return None
-    if missing := [row["user_id"] for row in ranked if not row["has_status"]]:
+    if missing := sorted(row["user_id"] for row in ranked if not row["has_status"]):
         # operators never given a chat yet have no row to lock: add them (one
         # by one if a concurrent transaction is adding some of them)
         if _try_in_savepoint(cr, _insert_status_sql(missing)) is None:
@@ -264,25 +270,45 @@ def claim_first(cr, ranked):
         user_ids,
         user_ids,
     )
-    if (rows := _try_in_savepoint(cr, first_free)) is not None:
-        return rows[0][0] if rows else None
-    for user_id in user_ids:
-        one = SQL(
-            "SELECT user_id FROM %s WHERE user_id = %s FOR NO KEY UPDATE SKIP LOCKED",
-            SQL.identifier(STATUS_TABLE),
-            user_id,
-        )
-        if rows := _try_in_savepoint(cr, one):
-            return user_id
-    return None
+    rows = _try_in_savepoint(cr, first_free)
+    if rows:
+        return rows[0][0]
+    if rows is None:
+        for user_id in user_ids:
+            if _try_in_savepoint(cr, _lock_sql(user_id, skip_locked=True)):
+                return user_id
+    if not protect_capacity:
+        return user_ids[0]
+    cr.execute(_lock_sql(user_ids[0], skip_locked=False))
+    return user_ids[0] if cr.fetchone() else None
+
+
+def _lock_sql(user_id, skip_locked):
+    return SQL(
+        "SELECT user_id FROM %s WHERE user_id = %s FOR NO KEY UPDATE %s",
+        SQL.identifier(STATUS_TABLE),
+        user_id,
+        SQL("SKIP LOCKED" if skip_locked else ""),
+    )
 
 
 def ensure_status_rows(cr, user_ids):
     """Give these operators their status row now, when they join a channel:
     inserting it at the moment of a burst would make visitors wait on each
-    other's inserts."""
+    other's inserts. Rows that exist are left alone (no wait on a routing
+    transaction that holds them)."""
     if user_ids:
-        cr.execute(_insert_status_sql(list(user_ids)))
+        _try_in_savepoint(
+            cr,
+            SQL(
+                """INSERT INTO %(table)s (user_id)
+                   SELECT new.user_id FROM unnest(%(ids)s::int[]) AS new(user_id)
+                    WHERE NOT EXISTS (SELECT 1 FROM %(table)s WHERE user_id = new.user_id)
+                   ON CONFLICT (user_id) DO NOTHING""",
+                table=SQL.identifier(STATUS_TABLE),
+                ids=sorted(user_ids),
+            ),
+        )
 
 
 def _insert_status_sql(user_ids):
@@ -294,12 +320,12 @@ def _insert_status_sql(user_ids):
 
 
 def _try_in_savepoint(cr, query):
-    """The rows of `query`, or None when it failed to serialize (rolled back
-    to a savepoint: the transaction goes on)."""
+    """The rows of `query`, or None when it failed to serialize or deadlocked
+    (rolled back to a savepoint: the transaction goes on)."""
     with cr.savepoint(flush=False) as savepoint:
         try:
             cr.execute(query, log_exceptions=False)
-        except SerializationFailure:
+        except TransactionRollbackError:
             savepoint.rollback()
             return None
         return cr.fetchall() if cr.description else []
@@ -307,14 +333,21 @@ def _try_in_savepoint(cr, query):
 
 def mark_assigned(cr, user_ids):
     """Record that these operators just got a chat (the 120 s buffer and the
-    burst order read it), to the microsecond."""
+    burst order read it), to the microsecond. Never waits: the row of an
+    operator another transaction is giving a chat right now is left to it,
+    and ours, claimed by the routing, is already locked by us."""
     if user_ids:
-        cr.execute(
+        ensure_status_rows(cr, user_ids)
+        _try_in_savepoint(
+            cr,
             SQL(
-                """INSERT INTO %s (user_id, last_assignment_dt)
-                   SELECT unnest(%s::int[]), (clock_timestamp() AT TIME ZONE 'UTC')
-                   ON CONFLICT (user_id) DO UPDATE SET last_assignment_dt = EXCLUDED.last_assignment_dt""",
-                SQL.identifier(STATUS_TABLE),
-                list(user_ids),
-            )
+                """WITH free AS (
+                       SELECT user_id FROM %(table)s WHERE user_id = ANY(%(ids)s)
+                        ORDER BY user_id FOR NO KEY UPDATE SKIP LOCKED
+                   )
+                   UPDATE %(table)s status SET last_assignment_dt = (clock_timestamp() AT TIME ZONE 'UTC')
+                     FROM free WHERE status.user_id = free.user_id""",
+                table=SQL.identifier(STATUS_TABLE),
+                ids=sorted(user_ids),
+            ),
         )

@@ -1,6 +1,7 @@
 """Reading x2many commands without running them."""
 
 from odoo.fields import Command
+from odoo.models import BaseModel
 
 # the commands that only add or remove links to records that already exist
 LINK_COMMANDS = {Command.UNLINK, Command.LINK, Command.CLEAR, Command.SET}
@@ -10,6 +11,10 @@ def linked_ids(commands):
     """Ids that `commands` link (set or link), or None when they do more than
     link or unlink existing records (create, update, delete, or anything that
     is not a command at all)."""
+    if commands is False or commands is None:
+        return []
+    if isinstance(commands, BaseModel):
+        return list(commands.ids)
     if not isinstance(commands, (list, tuple)):
         return None
     ids = []
