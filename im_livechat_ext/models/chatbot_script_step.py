@@ -1,6 +1,8 @@
-from odoo import fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError
 
 from ..tools import routing_sql
+from ..tools.x2many_commands import linked_ids
 
 
 class ChatbotScriptStep(models.Model):
@@ -14,6 +16,28 @@ class ChatbotScriptStep(models.Model):
         string="Operator Expertise",
         help="Forward to an operator who knows these subjects; when none is available, to the next available operator.",
     )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._check_expertise_access(vals, creating=True)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._check_expertise_access(vals)
+        return super().write(vals)
+
+    def _check_expertise_access(self, vals, creating=False):
+        """Stock lets operators edit chatbot scripts; the expertises of a
+        forward step decide who gets the chats it forwards, so only managers
+        choose them (values, default_* context keys, copy)."""
+        if self.env.su or self.env.user.has_group("im_livechat.im_livechat_group_manager"):
+            return
+        chosen = vals.get("operator_expertise_ids")
+        if creating and not chosen:
+            chosen = self.env.context.get("default_operator_expertise_ids")
+        if chosen and (not creating or linked_ids(chosen) != []):
+            raise AccessError(_("Only Live Chat managers can choose the expertises of a chatbot step."))
 
     def _process_step_forward_operator(self, discuss_channel):
         """Forward with the step's expertises and the visitor language stored on

@@ -174,6 +174,30 @@ class TestRightsOverHttp(HttpCase):
         copied = self._call(self.operator, "im_livechat.channel", "copy", [[channel]])
         self.assertEqual(copied[0], "ok", "copying a channel with default settings chooses nothing")
 
+    def test_operator_cannot_steer_a_chatbot_forward_to_their_expertise(self):
+        bot = self.env["chatbot.script"].create({"title": "Rights Bot"})
+        step = self.env["chatbot.script.step"].create(
+            {"chatbot_script_id": bot.id, "step_type": "forward_operator", "message": "One moment"}
+        )
+        attempts = {
+            "write": ("write", [[step.id], {"operator_expertise_ids": [Command.set(self.returns.ids)]}], {}),
+            "create": (
+                "create",
+                [{"chatbot_script_id": bot.id, "step_type": "forward_operator", "operator_expertise_ids": [[4, 1]]}],
+                {},
+            ),
+            "copy": ("copy", [[step.id]], {"default": {"operator_expertise_ids": [Command.set(self.returns.ids)]}}),
+        }
+        for label, (method, args, kwargs) in attempts.items():
+            with self.subTest(label):
+                error, message = self._call(self.operator, "chatbot.script.step", method, args, kwargs)
+                self.assertEqual(error, "odoo.exceptions.AccessError", message)
+        self.assertFalse(step.operator_expertise_ids)
+        # the rest of the step stays the operators' to edit, as in stock Odoo
+        self.assertEqual(
+            self._call(self.operator, "chatbot.script.step", "write", [[step.id], {"message": "Hi"}])[0], "ok"
+        )
+
     def test_internal_routing_facts_are_not_readable(self):
         """When an operator last got a chat is the routing's business only."""
         error, _message = self._call(self.operator, "im_livechat.operator.status", "search_read", [[]])

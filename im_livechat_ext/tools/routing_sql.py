@@ -279,7 +279,9 @@ def claim_first(cr, ranked, protect_capacity):
                 return user_id
     if not protect_capacity:
         return user_ids[0]
-    cr.execute(_lock_sql(user_ids[0], skip_locked=False))
+    # a serialization failure here is the signal for Odoo to retry the
+    # request (it logs the retry itself): not an error worth a line of its own
+    cr.execute(_lock_sql(user_ids[0], skip_locked=False), log_exceptions=False)
     return user_ids[0] if cr.fetchone() else None
 
 
