@@ -381,7 +381,11 @@ def simulate_day(env, channel, args, expertise_ids, countries):
              FROM im_livechat_channel_im_user cu JOIN res_users u ON u.id = cu.user_id
              JOIN res_partner p ON p.id = u.partner_id
              JOIN bus_presence b ON b.user_id = u.id AND b.status = 'online'
-            WHERE cu.channel_id = %s""",
+            WHERE cu.channel_id = %s
+              -- operators in a call take no chat on this channel: not equivalent to the others
+              AND NOT EXISTS (SELECT 1 FROM discuss_channel_rtc_session r
+                                JOIN discuss_channel_member m ON m.id = r.channel_member_id
+                               WHERE m.partner_id = u.partner_id)""",
         [channel.id],
     )
     groups = {}

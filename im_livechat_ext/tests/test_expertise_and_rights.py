@@ -269,6 +269,10 @@ class TestRightsMatrix(LivechatRoutingCase):
         "join and leave the channel": {"operator", "manager", "admin"},
         "read a session's expertise and language": {"operator", "manager", "admin"},
         "read a session's routing reason": {"manager", "admin"},
+        "link an existing expertise to oneself": {"operator", "manager", "admin"},
+        "create an expertise through one's own user": set(),
+        "rename an expertise through one's own user": set(),
+        "read when an operator last got a chat": {"admin"},
     }
 
     @classmethod
@@ -347,6 +351,21 @@ class TestRightsMatrix(LivechatRoutingCase):
             self.assertEqual(
                 session.read(["livechat_routing_reason"])[0]["livechat_routing_reason"], "Colleague: speaks French"
             )
+        else:
+            self._do_on_own_user(action, user)
+
+    def _do_on_own_user(self, action, user):
+        """Actions through one's own user record (stock writes it as superuser)."""
+        own = user.with_user(user)
+        if action == "link an existing expertise to oneself":
+            own.write({"livechat_expertise_ids": [Command.link(self.billing.id)]})
+            self.assertIn(self.billing, user.sudo().livechat_expertise_ids)
+        elif action == "create an expertise through one's own user":
+            own.write({"livechat_expertise_ids": [Command.create({"name": "Own"})]})
+        elif action == "rename an expertise through one's own user":
+            own.write({"livechat_expertise_ids": [Command.update(self.billing.id, {"name": "Mine"})]})
+        elif action == "read when an operator last got a chat":
+            self.env["im_livechat.operator.status"].with_user(user).search_read([], ["last_assignment_dt"])
         else:
             raise AssertionError(action)
 
