@@ -316,12 +316,14 @@ class ImLivechatChannel(models.Model):
         country_id=None,
         expertises=None,
         users=None,
+        exclude_users=None,
         claim=True,
     ):
         """The RoutingDecision for a visitor: the best operator who can take
         the chat, with the reason. With `claim` (giving a session), the best
         one nobody else is being given right now, locked until the transaction
-        ends. `users` replaces the channel's operators as candidates."""
+        ends. `users` replaces the channel's operators as candidates;
+        `exclude_users` are never chosen."""
         self.ensure_one()
         Users = self.env["res.users"]
         if users is not None:
@@ -342,6 +344,7 @@ class ImLivechatChannel(models.Model):
             country_id=country_id,
             expertise_ids=expertise_ids,
             previous_partner_id=previous_operator_id,
+            exclude_user_ids=exclude_users.ids if exclude_users else (),
             chat_lang_relation=self._get_chat_lang_relation(),
             **self._get_capacity_limits(),
         )

@@ -8,4 +8,3 @@ from . import test_i18n
 from . import test_ui_website
 from . import test_rights_http
 from . import test_extension_point
-from . import test_routing_rules

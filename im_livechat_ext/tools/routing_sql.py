@@ -135,6 +135,7 @@ def rank_operators(
     previous_partner_id=None,
     max_sessions=None,
     block_call=False,
+    exclude_user_ids=(),
     chat_lang_relation=("res_lang_res_users_settings_rel", "res_users_settings_id", "res_lang_id"),
     limit=16,
 ):
@@ -154,6 +155,7 @@ def rank_operators(
                   JOIN res_partner p ON p.id = u.partner_id
                   LEFT JOIN res_users_settings settings ON settings.user_id = u.id
                  WHERE u.id = ANY(%(user_ids)s)
+                   AND u.id != ALL(%(exclude_user_ids)s)
                    AND u.active AND NOT u.share
             ), %(load)s, spoken AS (
                 SELECT user_id, main_lang AS code FROM candidate WHERE %(lang)s::varchar IS NOT NULL
@@ -219,6 +221,7 @@ def rank_operators(
             relation=SQL.identifier(relation),
             settings_column=SQL.identifier("rel", settings_column),
             lang_column=SQL.identifier("rel", lang_column),
+            exclude_user_ids=list(exclude_user_ids),
             load=_load_sql("candidate", now),
             lang=lang or None,
             lang_base=lang_base(lang),
