@@ -1,7 +1,7 @@
 {
     "name": "Live Chat Routing by Language and Expertise",
     "summary": "Route every live chat to an available operator who speaks the visitor's language and knows the subject",
-    "version": "18.0.1.2.0",
+    "version": "18.0.1.3.0",
     "category": "Website/Live Chat",
     "author": "im_livechat_ext developers",
     "website": "https://github.com/im-livechat-ext/im_livechat_ext",
@@ -11,6 +11,7 @@
     "depends": ["im_livechat"],
     "data": [
         "security/ir.model.access.csv",
+        "security/im_livechat_ext_security.xml",
         "data/ir_cron_data.xml",
         "views/im_livechat_expertise_views.xml",
         "views/res_users_views.xml",

@@ -24,3 +24,15 @@ class LivechatRoutingController(LivechatController):
             persisted=persisted,
             **kwargs,
         )
+
+    @http.route()
+    def livechat_init(self, channel_id):
+        """With a waiting line the chat button stays offered while an operator
+        of the channel is present, even when all are full (F16)."""
+        result = super().livechat_init(channel_id)
+        rule = result.get("rule") or {}
+        if not result.get("available_for_me") and rule.get("action") != "hide_button":
+            channel = request.env["im_livechat.channel"].sudo().browse(int(channel_id)).exists()
+            if channel and channel._can_wait_in_line():
+                result["available_for_me"] = True
+        return result

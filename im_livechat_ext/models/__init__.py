@@ -7,3 +7,5 @@ from . import chatbot_script
 from . import chatbot_script_step
 from . import im_livechat_operator_removal
 from . import im_livechat_operator_status
+from . import discuss_channel_member
+from . import bus_presence

@@ -54,7 +54,14 @@ class ChatbotScriptStep(models.Model):
         if not lang and "livechat_visitor_id" in session_sudo._fields:
             lang = session_sudo.livechat_visitor_id.lang_id.code
         expertises = self.sudo().operator_expertise_ids.filtered("active")
+        if livechat._waits_for_expert(expertises):
+            # F17: an expert is present but busy: wait for them in line
+            session_sudo._livechat_enter_waiting_line(expertises)
+            return self.env["mail.message"]
         routing = livechat._route_visitor(lang=lang, country_id=session_sudo.country_id.id, expertises=expertises)
+        if not routing.operator and livechat._can_wait_in_line():
+            session_sudo._livechat_enter_waiting_line(expertises)
+            return self.env["mail.message"]
         result = super()._process_step_forward_operator(livechat._with_routing_decision(discuss_channel, routing))
         if routing.operator and routing.operator.partner_id in session_sudo.channel_member_ids.partner_id:
             session_sudo.write(

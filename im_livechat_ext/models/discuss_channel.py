@@ -1,7 +1,9 @@
+from markupsafe import Markup
+
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from ..tools import routing_sql
+from ..tools import routing_sql, waiting_line
 
 # the routing counts ongoing chats per operator at every selection; the
 # uninstall hook drops this index, which Odoo would not
@@ -35,13 +37,156 @@ class DiscussChannel(models.Model):
         help="Why this operator got the session.",
     )
 
+    livechat_waiting_since = fields.Datetime(
+        "Waiting Since",
+        readonly=True,
+        index="btree_not_null",
+        groups="base.group_user",
+        help="The visitor waits in line for an operator since then (empty: not waiting).",
+    )
+    livechat_queue_position = fields.Integer(
+        "Place in Line",
+        compute="_compute_livechat_queue",
+        groups="base.group_user",
+        help="1 = next to be served, 0 = not waiting.",
+    )
+    livechat_expected_wait = fields.Integer(
+        "Expected Wait (seconds)",
+        compute="_compute_livechat_queue",
+        groups="base.group_user",
+        help="From the channel's recent sessions; 0 = unknown or not waiting.",
+    )
+    livechat_waiting_message_id = fields.Many2one(
+        "mail.message", "Place in Line Message", readonly=True, groups="base.group_system"
+    )
+
     @api.model_create_multi
     def create(self, vals_list):
         channels = super().create(vals_list)
         livechats = channels.filtered(lambda c: c.channel_type == "livechat" and c.livechat_channel_id)
+        waiting = livechats.filtered("livechat_waiting_since")
         # the 120 s buffer and the burst order of the routing read this
-        routing_sql.mark_assigned(self.env.cr, livechats.livechat_operator_id.user_ids.ids)
+        routing_sql.mark_assigned(self.env.cr, (livechats - waiting).livechat_operator_id.user_ids.ids)
+        if waiting:
+            self.sudo()._notify_waiting_line(waiting.livechat_channel_id)
         return channels
+
+    def _compute_livechat_queue(self):
+        """Every place and estimate in a fixed number of queries."""
+        livechats = self.sudo().livechat_channel_id
+        places = waiting_line.waiting_places(self.env.cr, livechats.ids)
+        estimates = livechats._get_waiting_estimates() if places else {}
+        for session in self:
+            channel_id, place = places.get(session.id, (None, 0))
+            session.livechat_queue_position = place
+            session.livechat_expected_wait = (
+                waiting_line.expected_wait_seconds(place, *estimates[channel_id]) if place else 0
+            )
+
+    @api.model
+    def _notify_waiting_line(self, livechat_channels):
+        """Tell every waiting visitor of these channels their place and wait,
+        in their language, live: each one's own line message is rewritten and
+        sent over the bus. Places and estimates: a fixed number of queries."""
+        self.env.flush_all()
+        self.env["discuss.channel"].invalidate_model(["livechat_queue_position", "livechat_expected_wait"])
+        places = waiting_line.waiting_places(self.env.cr, livechat_channels.ids)
+        if not places:
+            return
+        estimates = livechat_channels._get_waiting_estimates()
+        odoobot = self.env.ref("base.partner_root")
+        sessions = self.browse(sorted(places))
+        sessions.fetch(["livechat_lang_id", "livechat_waiting_message_id"])
+        bodies = {}
+        for session in sessions:
+            channel_id, place = places[session.id]
+            wait = waiting_line.expected_wait_seconds(place, *estimates[channel_id])
+            env = self.with_context(lang=session.livechat_lang_id.code or "en_US").env
+            body = Markup('<div class="o_mail_notification o_livechat_waiting_line">%s</div>') % (
+                waiting_line.line_message(env, place, wait)
+            )
+            if session.livechat_waiting_message_id:
+                bodies[session.livechat_waiting_message_id.id] = (session, body)
+            else:
+                message = session.message_post(
+                    author_id=odoobot.id, body=body, message_type="notification", subtype_xmlid="mail.mt_comment"
+                )
+                session.livechat_waiting_message_id = message
+        if bodies:
+            # one UPDATE for the whole line, then one bus notification each
+            self.env.cr.execute(
+                SQL(
+                    """UPDATE mail_message SET body = new.body
+                         FROM unnest(%s::int[], %s::text[]) AS new(id, body)
+                        WHERE mail_message.id = new.id AND mail_message.body IS DISTINCT FROM new.body""",
+                    list(bodies),
+                    [str(body) for _session, body in bodies.values()],
+                )
+            )
+            self.env["mail.message"].invalidate_model(["body"])
+            for message_id, (session, body) in bodies.items():
+                session._bus_send("mail.record/insert", {"mail.message": [{"id": message_id, "body": body}]})
+
+    def _livechat_enter_waiting_line(self, expertises):
+        """The visitor of this session waits in line with these expertises."""
+        self.ensure_one()
+        self.write(
+            {
+                "livechat_waiting_since": fields.Datetime.now(),
+                "livechat_expertise_ids": [fields.Command.set(expertises.ids)],
+            }
+        )
+        self._notify_waiting_line(self.livechat_channel_id)
+
+    def _livechat_join_waiting_operator(self, routing):
+        """The operator chosen for a waiting visitor joins, as in chatbot
+        forwarding: "X has joined", the session's operator and reason."""
+        self.ensure_one()
+        operator = routing.operator
+        chat_name = operator.livechat_username or operator.partner_id.name
+        waited = int((fields.Datetime.now() - self.livechat_waiting_since).total_seconds())
+        self.add_members(partner_ids=operator.partner_id.ids, open_chat_window=True, post_joined_message=False)
+        visitor = self.channel_member_ids.filtered(lambda m: m.partner_id and m.partner_id != self.livechat_operator_id)
+        visitor_name = self.anonymous_name or (visitor.partner_id - operator.partner_id)[:1].name or self.name
+        company_env = self.with_context(lang=self.env.company.partner_id.lang or "en_US").env
+        self.write(
+            {
+                "livechat_operator_id": operator.partner_id.id,
+                "name": f"{visitor_name} {chat_name}",
+                "livechat_waiting_since": False,
+                "livechat_routing_reason": company_env._(
+                    "%(reason)s (waited %(seconds)s s in line)", reason=routing.reason, seconds=waited
+                ),
+            }
+        )
+        env = self.with_context(lang=self.livechat_lang_id.code or "en_US").env
+        joined = Markup('<div class="o_mail_notification">%s</div>') % env._("%s has joined", chat_name)
+        message = self.livechat_waiting_message_id
+        if message:
+            # the line message becomes the notice: the visitor sees it change live
+            message.body = joined
+            self._bus_send("mail.record/insert", {"mail.message": [{"id": message.id, "body": joined}]})
+            self.livechat_waiting_message_id = False
+        else:
+            self.message_post(
+                author_id=self.env.ref("base.partner_root").id,
+                body=joined,
+                message_type="notification",
+                subtype_xmlid="mail.mt_comment",
+            )
+        self._broadcast(operator.partner_id.ids)
+        routing_sql.mark_assigned(self.env.cr, operator.ids)
+
+    def _close_livechat_session(self, **kwargs):
+        """A visitor who leaves is out of the line; a closed chat frees a slot."""
+        was_waiting = self.sudo().livechat_waiting_since
+        result = super()._close_livechat_session(**kwargs)
+        livechat = self.sudo().livechat_channel_id
+        if was_waiting:
+            self.sudo().livechat_waiting_since = False
+        if livechat.waiting_line:
+            livechat._dispatch_waiting_visitors()
+        return result
 
     def init(self):
         result = super().init()

@@ -6,7 +6,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 from odoo.http import request
 
-from ..tools import routing_rules, routing_sql
+from ..tools import routing_rules, routing_sql, waiting_line
 
 _logger = logging.getLogger(__name__)
 
@@ -25,6 +25,8 @@ class RoutingDecision:
 
     operator: models.BaseModel
     reason: str = ""
+    # the winner knows at least one of the expertises asked for
+    knows_the_subject: bool = False
 
 
 # who gets which chat: changed by Live Chat managers only
@@ -34,7 +36,13 @@ ROUTING_SETTINGS = {
     "max_sessions",
     "block_assignment_during_call",
     "operator_inactivity_timeout",
+    "waiting_line",
+    "expert_wait_time",
 }
+# settings that change who can take a chat: the waiting line is served again
+SLOT_SETTINGS = {"user_ids", "max_sessions_mode", "max_sessions", "block_assignment_during_call", "waiting_line"}
+# waiting visitors served at most per channel and dispatch
+DISPATCH_BATCH = 200
 
 
 class ImLivechatChannel(models.Model):
@@ -74,6 +82,20 @@ class ImLivechatChannel(models.Model):
         help="Operators without any activity in Odoo for this long get no chat and are "
         "removed from the channel's operators. 0 never removes anybody.",
     )
+    waiting_line = fields.Boolean(
+        "Waiting Line",
+        groups="base.group_user",
+        help="When every present operator is at their limit, visitors still get a chat and wait "
+        "in line, seeing their place and an estimated wait, until an operator is free.",
+    )
+    expert_wait_time = fields.Integer(
+        "Wait for an Expert (seconds)",
+        default=0,
+        groups="base.group_user",
+        help="With a waiting line: a visitor who asked for a subject waits up to this long for a "
+        "present expert of it to be free before the other operators are considered. 0 routes at once.",
+    )
+    waiting_count = fields.Integer("Waiting Visitors", compute="_compute_waiting_count")
     # the routing's SQL keeps active users only: no ORM pass over them again
     available_operator_ids = fields.Many2many(context={"active_test": False})
     operator_count = fields.Integer("Operators Count", compute="_compute_operator_count")
@@ -90,6 +112,11 @@ class ImLivechatChannel(models.Model):
             "CHECK(operator_inactivity_timeout >= 0)",
             "The inactivity timeout cannot be negative (0 never removes operators).",
         ),
+        (
+            "expert_wait_time_positive",
+            "CHECK(expert_wait_time >= 0)",
+            "The wait for an expert cannot be negative (0 routes at once).",
+        ),
     ]
 
     @api.model_create_multi
@@ -105,6 +132,9 @@ class ImLivechatChannel(models.Model):
         result = super().write(vals)
         if "user_ids" in vals:
             self._ensure_operator_status_rows()
+        if SLOT_SETTINGS.intersection(vals):
+            # an operator joined or a limit was raised: the line may move
+            self._dispatch_waiting_visitors()
         return result
 
     def _ensure_operator_status_rows(self):
@@ -139,7 +169,7 @@ class ImLivechatChannel(models.Model):
         default = self._fields[name].default
         return (default(self) if default else False) or False
 
-    @api.constrains("max_sessions", "operator_inactivity_timeout")
+    @api.constrains("max_sessions", "operator_inactivity_timeout", "expert_wait_time")
     def _check_routing_limits(self):
         # Same rules as the SQL constraints, with a message that names the field.
         for channel in self:
@@ -147,6 +177,8 @@ class ImLivechatChannel(models.Model):
                 raise ValidationError(_("The maximum number of ongoing sessions per operator must be greater than 0."))
             if channel.operator_inactivity_timeout < 0:
                 raise ValidationError(_("The inactivity timeout cannot be negative (0 never removes operators)."))
+            if channel.expert_wait_time < 0:
+                raise ValidationError(_("The wait for an expert cannot be negative (0 routes at once)."))
 
     @api.depends("user_ids")
     def _compute_operator_count(self):
@@ -250,11 +282,158 @@ class ImLivechatChannel(models.Model):
             country_id=country_id,
             lang=visitor_lang.code or lang,
         )
+        if not vals and routing is not None and self._can_wait_in_line():
+            # nobody free but someone present: the visitor waits in line
+            vals = self._get_waiting_session_vals(
+                anonymous_name, user_id=user_id, country_id=country_id, lang=visitor_lang.code or lang
+            )
         if vals:
             vals["livechat_lang_id"] = visitor_lang.id
-            if routing:
+            if routing and routing.operator:
                 vals["livechat_routing_reason"] = routing.reason
         return vals
+
+    def _get_waiting_session_vals(self, anonymous_name, user_id=None, country_id=None, lang=None):
+        """A session with no operator yet: OdooBot holds it (stock requires an
+        operator on every session) and tells the visitor their place."""
+        odoobot = self.env.ref("base.user_root")
+        vals = super(ImLivechatChannel, self._with_routing_decision(self, RoutingDecision(odoobot)))
+        vals = vals._get_livechat_discuss_channel_vals(
+            anonymous_name, user_id=user_id, country_id=country_id, lang=lang
+        )
+        if vals:
+            visitor = self.env["res.users"].browse(user_id) if user_id else self.env["res.users"]
+            vals["name"] = visitor.display_name if visitor else anonymous_name
+            vals["livechat_waiting_since"] = fields.Datetime.now()
+        return vals
+
+    # ------------------------------------------------------------------
+    # Waiting line (F16, F17): the rules and queries are in tools/waiting_line.py
+    # ------------------------------------------------------------------
+    def _compute_waiting_count(self):
+        places = waiting_line.waiting_places(self.env.cr, self.ids) if self.ids else {}
+        for channel in self:
+            channel.waiting_count = sum(1 for channel_id, _place in places.values() if channel_id == channel.id)
+
+    def _can_wait_in_line(self):
+        """The line is on and an operator of the channel is present."""
+        self.ensure_one()
+        return bool(self.waiting_line and self._get_present_operator_counts().get(self.id))
+
+    def _get_present_operator_counts(self):
+        self.env["bus.presence"].flush_model()
+        return waiting_line.present_operator_counts(
+            self.env.cr,
+            self.ids,
+            fields.Datetime.now(),
+            {channel.id: channel.operator_inactivity_timeout for channel in self},
+        )
+
+    def _get_waiting_estimates(self):
+        """{channel id: (median handling seconds, operators present, chats each)}."""
+        now = fields.Datetime.now()
+        medians = waiting_line.median_handling_seconds(self.env.cr, self.ids, now)
+        present = self._get_present_operator_counts()
+        return {
+            channel.id: (
+                medians.get(channel.id, 0),
+                present.get(channel.id, 0),
+                channel.max_sessions if channel.max_sessions_mode == "limited" else 1,
+            )
+            for channel in self
+        }
+
+    def get_livechat_info(self, username=None):
+        """With a waiting line the chat stays offered while someone is present."""
+        info = super().get_livechat_info(username=username)
+        if not info.get("available") and self.sudo()._can_wait_in_line():
+            info["available"] = True
+            info["options"] = dict(self._get_channel_infos(), default_username=username or _("Visitor"))
+        return info
+
+    @api.model
+    def _dispatch_waiting_visitors(self):
+        """Serve waiting visitors oldest first, each by the routing rules with
+        their own language and expertises, while operators can take them; then
+        tell everyone still waiting their new place. Safe to run from several
+        workers at once: a visitor being served is skipped by the others."""
+        channels = (self or self.search([("waiting_line", "=", True)])).sudo().filtered("waiting_line")
+        if not channels:
+            return 0
+        served = 0
+        for channel in channels:
+            served += channel._serve_waiting_visitors()
+        self.env["discuss.channel"].sudo()._notify_waiting_line(channels)
+        return served
+
+    def _serve_waiting_visitors(self):
+        """Oldest first, one locked visitor at a time, so that another worker
+        serving the line at the same moment takes the next one."""
+        self.ensure_one()
+        Session = self.env["discuss.channel"].sudo()
+        served, skipped = 0, []
+        for _i in range(DISPATCH_BATCH):
+            self.env.flush_all()
+            session = Session.browse(waiting_line.lock_next_waiting_session(self.env.cr, self.id, skipped))
+            if not session:
+                break
+            if self._waits_for_expert(session.livechat_expertise_ids, session.livechat_waiting_since, session):
+                skipped.append(session.id)  # F17: does not block those behind
+                continue
+            routing = self._route_visitor(
+                lang=session.livechat_lang_id.code,
+                country_id=session.country_id.id,
+                expertises=session.livechat_expertise_ids,
+                wait_for_claimed=False,
+            )
+            if not routing.operator:
+                break  # nobody can take a chat: the others wait too
+            session._livechat_join_waiting_operator(routing)
+            served += 1
+        return served
+
+    def _waits_for_expert(self, expertises, waiting_since=None, session=None):
+        """F17: the visitor asked for these expertises, nobody who can take a
+        chat knows any, but such an expert of the channel is present: wait for
+        them while `expert_wait_time` has not passed since `waiting_since`."""
+        self.ensure_one()
+        expertises = expertises.filtered("active")
+        if not (self.waiting_line and self.expert_wait_time > 0 and expertises):
+            return False
+        if waiting_since and fields.Datetime.now() - waiting_since >= timedelta(seconds=self.expert_wait_time):
+            return False
+        if session is not None:
+            routing = self._route_visitor(
+                lang=session.livechat_lang_id.code, country_id=session.country_id.id, expertises=expertises, claim=False
+            )
+        else:
+            routing = self._route_visitor(expertises=expertises, claim=False)
+        if routing.knows_the_subject:
+            return False
+        present_experts = self._get_present_operators() & expertises.sudo().user_ids
+        return bool(present_experts)
+
+    def _get_present_operators(self):
+        """Operators of the channel present now, full or not (F8)."""
+        self.ensure_one()
+        self.env.flush_all()
+        now = fields.Datetime.now()
+        timeout = self.operator_inactivity_timeout
+        return self.env["res.users"].browse(
+            routing_sql.available_operator_ids(
+                self.env.cr,
+                now,
+                inactive_before=now - timedelta(minutes=timeout) if timeout else None,
+                max_sessions=None,
+                block_call=False,
+                channel_id=self.id,
+            )
+        )
+
+    @api.model
+    def _cron_dispatch_waiting_visitors(self):
+        """Safety net: sessions going idle free slots with nobody acting."""
+        self._dispatch_waiting_visitors()
 
     @api.model
     def _get_active_lang(self, code):
@@ -318,6 +497,7 @@ class ImLivechatChannel(models.Model):
         users=None,
         exclude_users=None,
         claim=True,
+        wait_for_claimed=True,
     ):
         """The RoutingDecision for a visitor: the best operator who can take
         the chat, with the reason. With `claim` (giving a session), the best
@@ -346,18 +526,24 @@ class ImLivechatChannel(models.Model):
             previous_partner_id=previous_operator_id,
             exclude_user_ids=exclude_users.ids if exclude_users else (),
             chat_lang_relation=self._get_chat_lang_relation(),
-            **self._get_capacity_limits(),
         )
         if claim:
             winner_id = routing_sql.claim_first(
-                self.env.cr, ranked, protect_capacity=self._get_capacity_limits()["max_sessions"] is not None
+                self.env.cr,
+                ranked,
+                protect_capacity=self._get_capacity_limits()["max_sessions"] is not None,
+                wait=wait_for_claimed,
             )
         else:
             winner_id = ranked[0]["user_id"] if ranked else None
         if not winner_id:
             return RoutingDecision(Users)
         winner = next(row for row in ranked if row["user_id"] == winner_id)
-        return RoutingDecision(Users.browse(winner_id), reason=self._routing_reason(winner, country_id))
+        return RoutingDecision(
+            Users.browse(winner_id),
+            reason=self._routing_reason(winner, country_id),
+            knows_the_subject=bool(winner["matched_ids"]),
+        )
 
     @api.model
     def _get_chat_lang_relation(self):

@@ -8,3 +8,5 @@ from . import test_i18n
 from . import test_ui_website
 from . import test_rights_http
 from . import test_extension_point
+from . import test_routing_rules
+from . import test_waiting_line

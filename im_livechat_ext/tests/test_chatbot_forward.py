@@ -223,3 +223,53 @@ class TestChatbotForward(HttpCase):
         decision = self.livechat._route_visitor(expertises=expertise)
         self.assertEqual(decision.operator, self.accountant)
         self.assertIn(long_name, decision.reason)
+
+    def test_forward_with_everyone_full_waits_in_line_with_the_expertise(self):
+        self.livechat.write({"max_sessions_mode": "limited", "max_sessions": 1, "waiting_line": True})
+        operators = self.accountant | self.technician | self.spanish_technician
+        busy = self.env["discuss.channel"]
+        for operator in operators:
+            busy |= self.env["discuss.channel"].create(
+                {
+                    "name": "Busy",
+                    "channel_type": "livechat",
+                    "livechat_active": True,
+                    "livechat_channel_id": self.livechat.id,
+                    "livechat_operator_id": operator.partner_id.id,
+                    "channel_member_ids": [Command.create({"partner_id": operator.partner_id.id})],
+                }
+            )
+        session = self._start()
+        self._answer(session, self.answer_invoice)
+        self.assertFalse(session.channel_member_ids.partner_id & operators.partner_id)
+        self.assertTrue(session.livechat_waiting_since, "in line rather than turned away")
+        self.assertEqual(session.livechat_expertise_ids, self.accounting)
+        self.assertEqual(session.livechat_queue_position, 1)
+        # the technician's chat ends first: with no expert wait, he takes the visitor
+        busy[1]._close_livechat_session()
+        self.assertIn(self.technician.partner_id, session.channel_member_ids.partner_id)
+        self.assertFalse(session.livechat_waiting_since)
+
+    def test_forward_waits_for_the_busy_expert(self):
+        """F17: the accountant is present but full; the others are free: the
+        visitor waits for her up to the channel's expert wait time."""
+        self.livechat.write(
+            {"max_sessions_mode": "limited", "max_sessions": 1, "waiting_line": True, "expert_wait_time": 300}
+        )
+        busy = self.env["discuss.channel"].create(
+            {
+                "name": "Busy",
+                "channel_type": "livechat",
+                "livechat_active": True,
+                "livechat_channel_id": self.livechat.id,
+                "livechat_operator_id": self.accountant.partner_id.id,
+                "channel_member_ids": [Command.create({"partner_id": self.accountant.partner_id.id})],
+            }
+        )
+        session = self._start()
+        self._answer(session, self.answer_invoice)
+        self.assertTrue(session.livechat_waiting_since, "waits for the expert")
+        self.assertFalse(session.channel_member_ids.partner_id & (self.technician | self.spanish_technician).partner_id)
+        busy._close_livechat_session()
+        self.assertIn(self.accountant.partner_id, session.channel_member_ids.partner_id, "the expert takes it")
+        self.assertIn("waited", session.livechat_routing_reason)

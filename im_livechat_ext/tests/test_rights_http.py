@@ -159,6 +159,13 @@ class TestRightsOverHttp(HttpCase):
                 {"context": {"default_max_sessions_mode": "limited", "default_max_sessions": 1}},
             ),
             "copy with new values": ("copy", [[channel]], {"default": {"block_assignment_during_call": True}}),
+            "write the waiting line": ("write", [[channel], {"waiting_line": True}], {}),
+            "write the expert wait": ("write", [[channel], {"expert_wait_time": 600}], {}),
+            "create with a waiting line by default_ key": (
+                "create",
+                [{"name": "Mine"}],
+                {"context": {"default_waiting_line": True, "default_expert_wait_time": 60}},
+            ),
         }
         for label, (method, args, kwargs) in attempts.items():
             with self.subTest(label):

@@ -66,8 +66,9 @@ def lang_base(code):
 
 
 def tier_of(priority, speaks, same_country, matched, requested):
-    """Index in ROUTING_TIERS[priority] of an operator's tier (the SQL ranks
-    the same way; the benchmark's checker and the unit tests use this)."""
+    """Index in ROUTING_TIERS[priority] of an operator's tier: the rules in
+    Python, for reading and for the unit tests; routing_sql renders the same
+    ROUTING_TIERS as a CASE for PostgreSQL."""
     checks = {
         LANGUAGE: speaks,
         COUNTRY: same_country,

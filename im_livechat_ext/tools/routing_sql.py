@@ -25,40 +25,40 @@ from .routing_rules import (
 STATUS_TABLE = "im_livechat_operator_status"
 
 
-def _load_sql(candidates, now):
-    """CTEs `load` (ongoing chats per partner) and `calling` (partners in a
-    call) over the partners of the CTE named `candidates`."""
+def _ongoing_sessions_sql(now, partners):
+    """Ongoing chats per partner (of the query `partners`) as rows
+    (partner_id, ongoing): sessions the operator takes part in, given directly
+    or joined through a chatbot (which keeps the bot as livechat operator)."""
     return SQL(
         """
-        load AS (
-            -- sessions the operator takes part in: given directly or joined
-            -- through a chatbot (which keeps the bot as livechat operator)
-            SELECT member.partner_id, COUNT(*) AS ongoing
-              FROM discuss_channel_member member
-              JOIN discuss_channel session ON session.id = member.channel_id
-             WHERE member.partner_id IN (SELECT partner_id FROM %(candidates)s)
-               AND session.channel_type = 'livechat'
-               AND session.livechat_active
-               AND GREATEST(session.create_date, session.last_interest_dt) >= %(ongoing_since)s
-             GROUP BY member.partner_id
-        ), calling AS (
-            SELECT DISTINCT member.partner_id
-              FROM discuss_channel_rtc_session rtc
-              JOIN discuss_channel_member member ON member.id = rtc.channel_member_id
-             WHERE member.partner_id IN (SELECT partner_id FROM %(candidates)s)
-        )""",
-        candidates=SQL.identifier(candidates),
+        WITH ongoing_session AS MATERIALIZED (
+            -- few, by the partial index: members are looked up from them
+            SELECT id FROM discuss_channel
+             WHERE channel_type = 'livechat' AND livechat_active
+               AND GREATEST(create_date, last_interest_dt) >= %(ongoing_since)s
+        )
+        SELECT member.partner_id, COUNT(*) AS ongoing
+          FROM ongoing_session session
+          -- lateral: each session's members by index, never a scan of all members
+          CROSS JOIN LATERAL (
+              SELECT partner_id FROM discuss_channel_member WHERE channel_id = session.id
+          ) member
+         WHERE member.partner_id IN (%(partners)s)
+         GROUP BY member.partner_id""",
+        partners=partners,
         ongoing_since=now - ONGOING_WINDOW,
     )
 
 
-def _can_take_a_chat_sql(max_sessions, block_call):
-    """Condition on `load` and `calling`: under the limit, not blocked by a call."""
+def _in_a_call_sql(partners):
+    """Partners (of the query `partners`) in a call."""
     return SQL(
-        "(%(max_sessions)s::int IS NULL OR COALESCE(load.ongoing, 0) < %(max_sessions)s)"
-        " AND NOT (%(block_call)s AND calling.partner_id IS NOT NULL)",
-        max_sessions=max_sessions,
-        block_call=bool(block_call),
+        """
+        SELECT DISTINCT member.partner_id
+          FROM discuss_channel_rtc_session rtc
+          JOIN discuss_channel_member member ON member.id = rtc.channel_member_id
+         WHERE member.partner_id IN (%s)""",
+        partners,
     )
 
 
@@ -66,11 +66,25 @@ def available_operator_ids(cr, now, inactive_before, max_sessions, block_call, c
     """Ids of those of `user_ids` (else of the operators of `channel_id`) who
     can take a chat now: active internal users, online (not away) and active
     since `inactive_before` (None: any time), under `max_sessions` (None: no
-    limit), not in a call when `block_call`."""
+    limit), not in a call when `block_call`. Load and calls are read only
+    when a limit or the call rule needs them."""
     if user_ids is None:
         operators = SQL("IN (SELECT user_id FROM im_livechat_channel_im_user WHERE channel_id = %s)", channel_id)
     else:
         operators = SQL("= ANY(%s)", list(user_ids))
+    conditions = [SQL("TRUE")]
+    if max_sessions is not None:
+        conditions.append(
+            SQL(
+                "candidate.partner_id NOT IN (SELECT partner_id FROM (%s) load WHERE ongoing >= %s)",
+                _ongoing_sessions_sql(now, SQL("SELECT partner_id FROM candidate")),
+                max_sessions,
+            )
+        )
+    if block_call:
+        conditions.append(
+            SQL("candidate.partner_id NOT IN (%s)", _in_a_call_sql(SQL("SELECT partner_id FROM candidate")))
+        )
     cr.execute(
         SQL(
             """
@@ -82,26 +96,23 @@ def available_operator_ids(cr, now, inactive_before, max_sessions, block_call, c
                    AND u.active AND NOT u.share
                    AND presence.status = 'online'
                    AND (%(inactive_before)s::timestamp IS NULL OR presence.last_presence >= %(inactive_before)s)
-            ), %(load)s
+            )
             SELECT candidate.user_id
               FROM candidate
-              LEFT JOIN load ON load.partner_id = candidate.partner_id
-              LEFT JOIN calling ON calling.partner_id = candidate.partner_id
              WHERE %(can_take)s
              ORDER BY candidate.user_id
             """,
             operators=operators,
             inactive_before=inactive_before,
-            load=_load_sql("candidate", now),
-            can_take=_can_take_a_chat_sql(max_sessions, block_call),
+            can_take=SQL(" AND ").join(conditions),
         )
     )
     return [user_id for (user_id,) in cr.fetchall()]
 
 
-def _tier_sql(priority, previous_partner_id, requested):
+def _tier_sql(priority, requested):
     """CASE giving each operator their tier: the index of the first of
-    ROUTING_TIERS[priority] they are in, the previous operator before all."""
+    ROUTING_TIERS[priority] they are in."""
     checks = {
         LANGUAGE: SQL("speaks"),
         COUNTRY: SQL("same_country"),
@@ -110,18 +121,15 @@ def _tier_sql(priority, previous_partner_id, requested):
         ONE_EXPERTISE: SQL("(matched > 0 OR %s = 0)", requested),
     }
     whens = [
-        SQL(
-            "WHEN partner_id = %s AND NOT (in_call AND ongoing >= %s) THEN %s",
-            previous_partner_id or 0,
-            PREVIOUS_OPERATOR_CALL_LIMIT,
-            PREVIOUS_OPERATOR_TIER,
-        )
-    ]
-    whens += [
         SQL("WHEN %s AND %s THEN %s", checks[place], checks[expertise], index)
         for index, (place, expertise) in enumerate(ROUTING_TIERS[priority])
     ]
     return SQL("CASE %s END", SQL(" ").join(whens))
+
+
+def _base_of_sql(code):
+    """lang_base() in SQL."""
+    return SQL("lower(split_part(split_part(%s, '@', 1), '_', 1))", code)
 
 
 def rank_operators(
@@ -133,16 +141,19 @@ def rank_operators(
     country_id=None,
     expertise_ids=(),
     previous_partner_id=None,
-    max_sessions=None,
-    block_call=False,
     exclude_user_ids=(),
     chat_lang_relation=("res_lang_res_users_settings_rel", "res_users_settings_id", "res_lang_id"),
     limit=16,
 ):
-    """The best `limit` of `user_ids` who can take a chat, best first, as
-    dicts: user_id, partner_id, chat_name, tier, ongoing, in_call,
-    lang_code (the language that matched), same_country, matched_ids.
-    `chat_lang_relation`: table and columns of the settings' chat languages."""
+    """The best `limit` of `user_ids` (operators who can take a chat now),
+    best first, as dicts: user_id, partner_id, chat_name, tier, ongoing,
+    in_call, lang_code (the language that matched), same_country,
+    matched_ids, has_status. `chat_lang_relation`: table and columns of the
+    settings' chat languages.
+
+    Tiers come first, from facts that cost little (languages, country,
+    expertises); load, calls and last assignments are read only for the
+    members of the best tier (and the previous operator)."""
     relation, settings_column, lang_column = chat_lang_relation
     cr.execute(
         SQL(
@@ -151,53 +162,39 @@ def rank_operators(
                 SELECT u.id AS user_id, u.partner_id, p.lang AS main_lang, p.country_id,
                        COALESCE(NULLIF(settings.livechat_username, ''), p.name) AS chat_name,
                        settings.id AS settings_id
-                  FROM res_users u
+                  FROM unnest(%(user_ids)s::int[]) AS wanted(id)
+                  JOIN res_users u ON u.id = wanted.id
                   JOIN res_partner p ON p.id = u.partner_id
                   LEFT JOIN res_users_settings settings ON settings.user_id = u.id
-                 WHERE u.id = ANY(%(user_ids)s)
-                   AND u.id != ALL(%(exclude_user_ids)s)
+                 WHERE u.id != ALL(%(exclude_user_ids)s::int[])
                    AND u.active AND NOT u.share
-            ), %(load)s, spoken AS (
-                SELECT user_id, main_lang AS code FROM candidate WHERE %(lang)s::varchar IS NOT NULL
-                 UNION
-                SELECT candidate.user_id, lang.code
-                  FROM candidate
-                  JOIN %(relation)s rel ON %(settings_column)s = candidate.settings_id
+            ), chat_lang AS (
+                -- chat languages of the visitor's base language, per user settings
+                SELECT %(settings_column)s AS settings_id,
+                       bool_or(lang.code = %(lang)s) AS exact, min(lang.code) AS same_base_code
+                  FROM %(relation)s rel
                   JOIN res_lang lang ON lang.id = %(lang_column)s AND lang.active
-                 WHERE %(lang)s::varchar IS NOT NULL
-            ), speaking AS (
-                SELECT user_id,
-                       bool_or(code = %(lang)s) AS exact,
-                       min(code) FILTER (
-                           WHERE lower(split_part(split_part(code, '@', 1), '_', 1)) = %(lang_base)s
-                       ) AS same_base_code
-                  FROM spoken
-                 GROUP BY user_id
+                 WHERE %(lang)s::varchar IS NOT NULL AND %(lang_code_base)s = %(lang_base)s
+                 GROUP BY 1
             ), knows AS (
                 SELECT rel.user_id, array_agg(rel.expertise_id ORDER BY rel.expertise_id) AS ids
                   FROM im_livechat_expertise_res_users_rel rel
                   JOIN im_livechat_expertise expertise ON expertise.id = rel.expertise_id AND expertise.active
-                 WHERE rel.user_id IN (SELECT user_id FROM candidate)
-                   AND rel.expertise_id = ANY(%(expertise_ids)s)
+                 WHERE rel.expertise_id = ANY(%(expertise_ids)s)
                  GROUP BY rel.user_id
             ), fact AS (
                 SELECT candidate.user_id, candidate.partner_id, candidate.chat_name,
-                       COALESCE(load.ongoing, 0) AS ongoing,
-                       calling.partner_id IS NOT NULL AS in_call,
-                       status.last_assignment_dt,
-                       status.id IS NOT NULL AS has_status,
-                       COALESCE(status.last_assignment_dt >= %(buffer_since)s, FALSE) AS recent,
-                       COALESCE(speaking.exact, FALSE) AS speaks_exact,
-                       speaking.same_base_code,
+                       %(lang)s::varchar IS NOT NULL
+                           AND (candidate.main_lang = %(lang)s OR COALESCE(chat_lang.exact, FALSE)) AS speaks_exact,
+                       CASE WHEN %(lang)s::varchar IS NOT NULL THEN
+                           LEAST(CASE WHEN %(main_lang_base)s = %(lang_base)s THEN candidate.main_lang END,
+                                 chat_lang.same_base_code)
+                       END AS same_base_code,
                        COALESCE(candidate.country_id = %(country_id)s, FALSE) AS same_country,
                        COALESCE(knows.ids, '{}') AS matched_ids
                   FROM candidate
-                  LEFT JOIN load ON load.partner_id = candidate.partner_id
-                  LEFT JOIN calling ON calling.partner_id = candidate.partner_id
-                  LEFT JOIN speaking ON speaking.user_id = candidate.user_id
+                  LEFT JOIN chat_lang ON chat_lang.settings_id = candidate.settings_id
                   LEFT JOIN knows ON knows.user_id = candidate.user_id
-                  LEFT JOIN %(status_table)s status ON status.user_id = candidate.user_id
-                 WHERE %(can_take)s
             ), judged AS (
                 -- "language": exactly, or by base language when nobody has it exactly
                 SELECT fact.*,
@@ -206,38 +203,71 @@ def rank_operators(
                        cardinality(matched_ids) AS matched
                   FROM fact
             ), tiered AS (
-                SELECT judged.*, lang_code IS NOT NULL AS speaks FROM judged
+                SELECT judged.*, %(tier)s AS preference_tier
+                  FROM (SELECT judged.*, lang_code IS NOT NULL AS speaks FROM judged) judged
+            ), tier_size AS (
+                SELECT preference_tier, COUNT(*) AS size FROM tiered GROUP BY preference_tier
+            ), kept_tier AS (
+                -- the best tiers holding `limit` operators: enough for the
+                -- claim to go on to the next ones when the first are taken
+                SELECT preference_tier FROM (
+                    SELECT preference_tier,
+                           SUM(size) OVER (ORDER BY preference_tier) - size AS in_better_tiers
+                      FROM tier_size
+                ) counted
+                 WHERE in_better_tiers < %(limit)s
+            ), best AS (
+                SELECT * FROM tiered
+                 WHERE preference_tier IN (SELECT preference_tier FROM kept_tier)
+                    OR partner_id = %(previous_partner_id)s
+            ), load AS (%(load)s
+            ), calling AS (%(calling)s
+            ), ranked AS (
+                SELECT best.*, COALESCE(load.ongoing, 0) AS ongoing, calling.partner_id IS NOT NULL AS in_call,
+                       status.id IS NOT NULL AS has_status, status.last_assignment_dt,
+                       COALESCE(status.last_assignment_dt >= %(buffer_since)s, FALSE) AS recent
+                  FROM best
+                  LEFT JOIN load ON load.partner_id = best.partner_id
+                  LEFT JOIN calling ON calling.partner_id = best.partner_id
+                  LEFT JOIN %(status_table)s status ON status.user_id = best.user_id
             )
             SELECT user_id, partner_id, chat_name, ongoing, in_call, lang_code, same_country, matched_ids,
-                   has_status, %(tier)s AS tier
-              FROM tiered
+                   has_status,
+                   CASE WHEN partner_id = %(previous_partner_id)s AND NOT (in_call AND ongoing >= %(call_limit)s)
+                        THEN %(previous_tier)s ELSE preference_tier END AS tier
+              FROM ranked
              ORDER BY tier, ongoing, in_call, recent,
                       -- a burst: among operators all just given a chat, longest ago first
                       CASE WHEN recent THEN last_assignment_dt END NULLS FIRST,
                       random()
              LIMIT %(limit)s
             """,
-            user_ids=list(user_ids),
+            user_ids=sorted(set(user_ids)),
             relation=SQL.identifier(relation),
             settings_column=SQL.identifier("rel", settings_column),
             lang_column=SQL.identifier("rel", lang_column),
+            lang_code_base=_base_of_sql(SQL("lang.code")),
+            main_lang_base=_base_of_sql(SQL("candidate.main_lang")),
             exclude_user_ids=list(exclude_user_ids),
-            load=_load_sql("candidate", now),
+            load=_ongoing_sessions_sql(now, SQL("SELECT partner_id FROM best")),
+            calling=_in_a_call_sql(SQL("SELECT partner_id FROM best")),
             lang=lang or None,
             lang_base=lang_base(lang),
             expertise_ids=list(expertise_ids),
             buffer_since=now - ASSIGNMENT_BUFFER,
             country_id=country_id or None,
             status_table=SQL.identifier(STATUS_TABLE),
-            can_take=_can_take_a_chat_sql(max_sessions, block_call),
-            tier=_tier_sql(priority, previous_partner_id, len(expertise_ids)),
+            tier=_tier_sql(priority, len(expertise_ids)),
+            previous_partner_id=previous_partner_id or 0,
+            call_limit=PREVIOUS_OPERATOR_CALL_LIMIT,
+            previous_tier=PREVIOUS_OPERATOR_TIER,
             limit=limit,
         )
     )
     return cr.dictfetchall()
 
 
-def claim_first(cr, ranked, protect_capacity):
+def claim_first(cr, ranked, protect_capacity, wait=True):
     """Lock the status row of the best operator of `ranked` (rows of
     rank_operators, best first) that no other transaction is claiming, and
     return their id (None: nobody can take the chat).
@@ -252,16 +282,18 @@ def claim_first(cr, ranked, protect_capacity):
     no limit to protect (`protect_capacity` false) the best one is shared, as
     stock Odoo does; with a limit, we wait for the best one's transaction and,
     if it gave them a chat, fail to serialize so that Odoo retries the whole
-    request with a view that sees that chat."""
+    request with a view that sees that chat. Without `wait` (serving the
+    waiting line, which the next freed slot serves again), nobody is chosen
+    then."""
     user_ids = [row["user_id"] for row in ranked]
     if not user_ids:
         return None
     if missing := sorted(row["user_id"] for row in ranked if not row["has_status"]):
         # operators never given a chat yet have no row to lock: add them (one
         # by one if a concurrent transaction is adding some of them)
-        if _try_in_savepoint(cr, _insert_status_sql(missing)) is None:
+        if try_in_savepoint(cr, _insert_status_sql(missing)) is None:
             for user_id in missing:
-                _try_in_savepoint(cr, _insert_status_sql([user_id]))
+                try_in_savepoint(cr, _insert_status_sql([user_id]))
     # usually the first free one at once; one by one when some fail to serialize
     first_free = SQL(
         """SELECT user_id FROM %s WHERE user_id = ANY(%s)
@@ -270,15 +302,17 @@ def claim_first(cr, ranked, protect_capacity):
         user_ids,
         user_ids,
     )
-    rows = _try_in_savepoint(cr, first_free)
+    rows = try_in_savepoint(cr, first_free)
     if rows:
         return rows[0][0]
     if rows is None:
         for user_id in user_ids:
-            if _try_in_savepoint(cr, _lock_sql(user_id, skip_locked=True)):
+            if try_in_savepoint(cr, _lock_sql(user_id, skip_locked=True)):
                 return user_id
     if not protect_capacity:
         return user_ids[0]
+    if not wait:
+        return None
     # a serialization failure here is the signal for Odoo to retry the
     # request (it logs the retry itself): not an error worth a line of its own
     cr.execute(_lock_sql(user_ids[0], skip_locked=False), log_exceptions=False)
@@ -300,7 +334,7 @@ def ensure_status_rows(cr, user_ids):
     other's inserts. Rows that exist are left alone (no wait on a routing
     transaction that holds them)."""
     if user_ids:
-        _try_in_savepoint(
+        try_in_savepoint(
             cr,
             SQL(
                 """INSERT INTO %(table)s (user_id)
@@ -321,7 +355,7 @@ def _insert_status_sql(user_ids):
     )
 
 
-def _try_in_savepoint(cr, query):
+def try_in_savepoint(cr, query):
     """The rows of `query`, or None when it failed to serialize or deadlocked
     (rolled back to a savepoint: the transaction goes on)."""
     with cr.savepoint(flush=False) as savepoint:
@@ -340,7 +374,7 @@ def mark_assigned(cr, user_ids):
     and ours, claimed by the routing, is already locked by us."""
     if user_ids:
         ensure_status_rows(cr, user_ids)
-        _try_in_savepoint(
+        try_in_savepoint(
             cr,
             SQL(
                 """WITH free AS (
