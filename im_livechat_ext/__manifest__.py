@@ -11,7 +11,6 @@
     "depends": ["im_livechat"],
     "data": [
         "security/ir.model.access.csv",
-        "security/im_livechat_ext_security.xml",
         "data/ir_cron_data.xml",
         "views/im_livechat_expertise_views.xml",
         "views/res_users_views.xml",

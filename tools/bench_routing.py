@@ -18,6 +18,7 @@ import time
 from datetime import datetime, timedelta
 
 import odoo_runner
+import peak_hour
 
 LANGS = ["en_US", "fr_FR", "fr_BE", "es_ES", "de_DE", "it_IT", "nl_NL", "pt_PT"]
 VISITOR_LANGS = LANGS + ["fr_CA", "es_MX", "ja_JP", None]
@@ -34,6 +35,13 @@ def parse_args():
     parser.add_argument("--seed", type=int, default=18)
     parser.add_argument("--output", default="bench-results.json")
     parser.add_argument("--keep", action="store_true", help="reuse existing benchmark databases")
+    parser.add_argument("--no-peak", action="store_true", help="skip the peak-hour simulation")
+    parser.add_argument("--only-peak", action="store_true", help="only the peak-hour simulation")
+    parser.add_argument("--peak-visitors", type=int, default=60)
+    parser.add_argument("--peak-rate", type=float, default=3.0, help="arrivals per second")
+    parser.add_argument("--peak-operators", type=int, default=5)
+    parser.add_argument("--peak-max-sessions", type=int, default=2)
+    parser.add_argument("--peak-handling", type=float, default=4.0, help="seconds a chat lasts, on average")
     return parser.parse_args()
 
 
@@ -419,6 +427,32 @@ def main():
     args = parse_args()
     sys.path.insert(0, args.odoo_dir)
     import odoo  # noqa: PLC0415 (Odoo comes from --odoo-dir)
+
+    output = {} if args.only_peak else selection(args, odoo)
+    if not args.no_peak:
+        odoo.tools.config.parse_config([f"--addons-path={args.addons_path}", "--log-level=warn"])
+
+        def build_db(db, module):
+            odoo_runner.drop_db(db, check=True)
+            print(f"building {db} ({module}, no demo data)...", flush=True)
+            odoo_bin(args, db, "-i", module)
+
+        peak = peak_hour.run(odoo, build_db, args)
+        peak_hour.print_table(peak, args)
+        output["peak"] = peak
+        line = peak["ext_line"]
+        print(
+            f"with the line: turned away while an operator was present {line['turned_away_while_present']} "
+            f"(target 0), best-tier share {line['best_tier_share']} (target 1.0), "
+            f"estimate median error {line['estimate_error_p50']} (target <= 0.3)"
+        )
+    with open(args.output, "w") as handle:
+        json.dump(output, handle, indent=2)
+    print(f"written {args.output}")
+
+
+def selection(args, odoo):
+    """The selection benchmark and the simulated day; returns the figures."""
     from odoo import SUPERUSER_ID, api  # noqa: PLC0415
 
     dbs = {"stock": ("bench_stock", "im_livechat"), "ext": ("bench_ext", "im_livechat_ext")}
@@ -503,9 +537,7 @@ def main():
     )
     output["growth"] = round(growth, 2)
     output["speed_up"] = round(speed_up, 1)
-    with open(args.output, "w") as handle:
-        json.dump(output, handle, indent=2)
-    print(f"written {args.output}")
+    return output
 
 
 if __name__ == "__main__":

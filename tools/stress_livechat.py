@@ -1,8 +1,10 @@
 """Concurrency stress test of /im_livechat/get_session under a real
 multi-worker Odoo on loopback, with and without im_livechat_ext.
 
-Three runs, each on a fresh database: stock ``im_livechat``, the module with
-an unlimited channel, the module with ``max_sessions`` per operator. Each adds
+Four runs, each on a fresh database: stock ``im_livechat``, the module with
+an unlimited channel, the module with ``max_sessions`` per operator, and the
+same with a waiting line (visitors beyond the team's room wait in line
+instead of getting "no operator"). Each adds
 operators who are online, starts Odoo with several workers on 127.0.0.1,
 opens N visitors at once, then prints requests per second, p95 latency and
 the serialization retries Odoo logged, and checks: no HTTP 5xx, every visitor
@@ -69,6 +71,8 @@ def prepare(args, db, module, limited):
         values = {"name": "Stress", "user_ids": [Command.set(operators.ids)]}
         if limited:
             values.update(max_sessions_mode="limited", max_sessions=args.max_sessions)
+        if limited == "line":
+            values.update(waiting_line=True)
         channel = env["im_livechat.channel"].create(values)
         cr.commit()
         return channel.id
@@ -128,8 +132,11 @@ def check(args, db, channel_id, outcomes, limited):
             if session.livechat_operator_id not in session.channel_member_ids.partner_id:
                 problems.append(f"session {session.id}: its operator is not a member")
         loads = {}
-        for session in sessions:
+        waiting = sessions.filtered("livechat_waiting_since") if limited == "line" else sessions.browse()
+        for session in sessions - waiting:
             loads[session.livechat_operator_id.id] = loads.get(session.livechat_operator_id.id, 0) + 1
+        if limited == "line" and len(sessions) - len(waiting) < min(len(sessions), args.operators * args.max_sessions):
+            problems.append(f"{len(waiting)} visitors wait while operators have room")
         if limited and loads and max(loads.values()) > args.max_sessions:
             problems.append(f"an operator has {max(loads.values())} sessions > max {args.max_sessions}")
         return problems, loads
@@ -180,9 +187,12 @@ def run(args, flavour, module, limited):
     p95 = latencies[max(0, int(len(latencies) * 0.95) - 1)]
     retries = sum("tries left, try again" in line for line in errors.splitlines())
     # no visitor lost: everybody is served while an operator has room
-    room = args.operators * args.max_sessions - 1 if limited else args.visitors  # the warm-up took one
+    # (the warm-up took one; with a waiting line everybody gets a session)
+    room = args.operators * args.max_sessions - 1 if limited and limited != "line" else args.visitors
     if kinds.get("session", 0) < min(args.visitors, room):
         problems.append(f"{kinds.get('session', 0)} sessions while operators had room for {min(args.visitors, room)}")
+    if limited == "line" and kinds.get("no operator"):
+        problems.append(f"{kinds['no operator']} visitors turned away although the channel has a waiting line")
     bad = {kind: count for kind, count in kinds.items() if kind not in ("session", "no operator")}
     if bad:
         problems.append(f"unexpected answers: {bad}")
@@ -221,6 +231,7 @@ def main():
         ("stock", "im_livechat", False),
         ("ext_unlimited", "im_livechat_ext", False),
         ("ext_limited", "im_livechat_ext", True),
+        ("ext_line", "im_livechat_ext", "line"),
     )
     for flavour, module, limited in runs:
         figures, problems = run(args, flavour, module, limited)
@@ -242,7 +253,9 @@ def main():
     stock = results["stock"]["req_s"]
     print(
         f"module / stock: unlimited {results['ext_unlimited']['req_s'] / stock:.2f}x, "
-        f"limited {results['ext_limited']['req_s'] / stock:.2f}x (max {args.max_sessions} sessions per operator)"
+        f"limited {results['ext_limited']['req_s'] / stock:.2f}x, "
+        f"limited with a waiting line {results['ext_line']['req_s'] / stock:.2f}x "
+        f"(max {args.max_sessions} sessions per operator)"
     )
     print("stress: " + ("FAILED" if failed else "all checks passed"))
     sys.exit(1 if failed else 0)

@@ -16,7 +16,7 @@ class LivechatRoutingController(LivechatController):
         who only opens the chat window (not persisted) claims no operator."""
         visitor_lang = request.env["im_livechat.channel"]._detect_visitor_lang()
         request.update_context(**{VISITOR_LANG_KEY: visitor_lang.code or False, NO_CLAIM_KEY: not persisted})
-        return super().get_session(
+        result = super().get_session(
             channel_id,
             anonymous_name,
             previous_operator_id=previous_operator_id,
@@ -24,6 +24,19 @@ class LivechatRoutingController(LivechatController):
             persisted=persisted,
             **kwargs,
         )
+        if persisted and result and result.get("discuss.channel"):
+            self._add_place_in_line(result)
+        return result
+
+    def _add_place_in_line(self, result):
+        """A session opened in the waiting line: stock marks a new thread as
+        loaded (nothing to fetch); this one has the line message, so the
+        visitor's window fetches its messages and shows it at once."""
+        # sudo: discuss.channel - the visitor's own new session, just created
+        for values in result["discuss.channel"]:
+            session = request.env["discuss.channel"].sudo().browse(values.get("id"))
+            if session.livechat_waiting_since and "isLoaded" in values:
+                values["isLoaded"] = False
 
     @http.route()
     def livechat_init(self, channel_id):
@@ -32,7 +45,7 @@ class LivechatRoutingController(LivechatController):
         result = super().livechat_init(channel_id)
         rule = result.get("rule") or {}
         if not result.get("available_for_me") and rule.get("action") != "hide_button":
-            channel = request.env["im_livechat.channel"].sudo().browse(int(channel_id)).exists()
-            if channel and channel._can_wait_in_line():
+            channel = request.env["im_livechat.channel"].sudo().browse(channel_id).exists()
+            if len(channel) == 1 and channel._can_wait_in_line():
                 result["available_for_me"] = True
         return result

@@ -19,15 +19,13 @@ class BusPresence(models.Model):
         return result
 
     def _serve_waiting_line(self):
-        """An operator coming online may take a waiting visitor at once."""
-        users = self.user_id
-        if not users:
+        """An operator coming online may take a waiting visitor: the line is
+        served in a transaction of its own (presence updates must never wait
+        or fail because of it)."""
+        if not self.user_id:
             return
-        self.env.cr.execute(SQL("SELECT 1 FROM discuss_channel WHERE livechat_waiting_since IS NOT NULL LIMIT 1"))
-        if not self.env.cr.fetchone():
-            return  # nobody waits anywhere: the usual case costs one indexed query
-        channels = self.env["im_livechat.channel"].sudo().search(
-            [("user_ids", "in", users.ids), ("waiting_line", "=", True)]
+        self.env.cr.execute(
+            SQL("SELECT 1 FROM discuss_channel WHERE livechat_waiting_since IS NOT NULL AND livechat_active LIMIT 1")
         )
-        if channels:
-            channels._dispatch_waiting_visitors()
+        if self.env.cr.fetchone():  # somebody waits somewhere: one indexed query otherwise
+            self.env["im_livechat.channel"]._trigger_waiting_line_dispatch()

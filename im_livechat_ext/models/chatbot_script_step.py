@@ -50,6 +50,9 @@ class ChatbotScriptStep(models.Model):
         if session_sudo.channel_member_ids.partner_id & livechat.user_ids.partner_id:
             # an operator already joined (a forward step reached twice): keep them
             return self.env["mail.message"]
+        if session_sudo.livechat_waiting_since:
+            # already in line (a forward step reached twice): keep the place
+            return self.env["mail.message"]
         lang = session_sudo.livechat_lang_id.code
         if not lang and "livechat_visitor_id" in session_sudo._fields:
             lang = session_sudo.livechat_visitor_id.lang_id.code

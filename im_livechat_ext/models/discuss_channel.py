@@ -1,6 +1,7 @@
 from markupsafe import Markup
 
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
 from ..tools import routing_sql, waiting_line
@@ -8,6 +9,8 @@ from ..tools import routing_sql, waiting_line
 # the routing counts ongoing chats per operator at every selection; the
 # uninstall hook drops this index, which Odoo would not
 ONGOING_CHATS_INDEX = "discuss_channel_livechat_ongoing_index"
+# the waiting line sets these itself (as superuser), nobody else
+WAITING_LINE_FIELDS = {"livechat_waiting_since", "livechat_waiting_message_id"}
 
 
 class DiscussChannel(models.Model):
@@ -40,6 +43,7 @@ class DiscussChannel(models.Model):
     livechat_waiting_since = fields.Datetime(
         "Waiting Since",
         readonly=True,
+        copy=False,
         index="btree_not_null",
         groups="base.group_user",
         help="The visitor waits in line for an operator since then (empty: not waiting).",
@@ -57,22 +61,33 @@ class DiscussChannel(models.Model):
         help="From the channel's recent sessions; 0 = unknown or not waiting.",
     )
     livechat_waiting_message_id = fields.Many2one(
-        "mail.message", "Place in Line Message", readonly=True, groups="base.group_system"
+        "mail.message", "Place in Line Message", readonly=True, copy=False, groups="base.group_system"
     )
 
     @api.model_create_multi
     def create(self, vals_list):
+        if not self.env.su and any(WAITING_LINE_FIELDS.intersection(vals) for vals in vals_list):
+            raise AccessError(_("Only the waiting line itself puts a visitor in line."))
         channels = super().create(vals_list)
         livechats = channels.filtered(lambda c: c.channel_type == "livechat" and c.livechat_channel_id)
         waiting = livechats.filtered("livechat_waiting_since")
         # the 120 s buffer and the burst order of the routing read this
         routing_sql.mark_assigned(self.env.cr, (livechats - waiting).livechat_operator_id.user_ids.ids)
         if waiting:
-            self.sudo()._notify_waiting_line(waiting.livechat_channel_id)
+            # the others' places do not change: only the newcomers are told theirs
+            self.sudo()._notify_waiting_line(waiting.livechat_channel_id, only=waiting)
         return channels
+
+    def write(self, vals):
+        # readonly in views is not enforced on RPC: a member of a session must
+        # not jump the line, nor point it at another visitor's message
+        if not self.env.su and WAITING_LINE_FIELDS.intersection(vals):
+            raise AccessError(_("Only the waiting line itself puts a visitor in line."))
+        return super().write(vals)
 
     def _compute_livechat_queue(self):
         """Every place and estimate in a fixed number of queries."""
+        self.flush_model(["livechat_waiting_since", "livechat_active"])
         livechats = self.sudo().livechat_channel_id
         places = waiting_line.waiting_places(self.env.cr, livechats.ids)
         estimates = livechats._get_waiting_estimates() if places else {}
@@ -84,13 +99,17 @@ class DiscussChannel(models.Model):
             )
 
     @api.model
-    def _notify_waiting_line(self, livechat_channels):
-        """Tell every waiting visitor of these channels their place and wait,
-        in their language, live: each one's own line message is rewritten and
-        sent over the bus. Places and estimates: a fixed number of queries."""
+    def _notify_waiting_line(self, livechat_channels, only=None):
+        """Tell the waiting visitors of these channels (`only` these sessions)
+        their place and wait, in their language, live: each one's own line
+        message is rewritten and sent over the bus, when its text changed.
+        Places and estimates: a fixed number of queries. A message another
+        transaction is rewriting right now is left to it."""
         self.env.flush_all()
         self.env["discuss.channel"].invalidate_model(["livechat_queue_position", "livechat_expected_wait"])
         places = waiting_line.waiting_places(self.env.cr, livechat_channels.ids)
+        if only is not None:
+            places = {session_id: place for session_id, place in places.items() if session_id in only.ids}
         if not places:
             return
         estimates = livechat_channels._get_waiting_estimates()
@@ -112,31 +131,42 @@ class DiscussChannel(models.Model):
                     author_id=odoobot.id, body=body, message_type="notification", subtype_xmlid="mail.mt_comment"
                 )
                 session.livechat_waiting_message_id = message
-        if bodies:
-            # one UPDATE for the whole line, then one bus notification each
-            self.env.cr.execute(
-                SQL(
-                    """UPDATE mail_message SET body = new.body
-                         FROM unnest(%s::int[], %s::text[]) AS new(id, body)
-                        WHERE mail_message.id = new.id AND mail_message.body IS DISTINCT FROM new.body""",
-                    list(bodies),
-                    [str(body) for _session, body in bodies.values()],
-                )
-            )
-            self.env["mail.message"].invalidate_model(["body"])
-            for message_id, (session, body) in bodies.items():
-                session._bus_send("mail.record/insert", {"mail.message": [{"id": message_id, "body": body}]})
+        if not bodies:
+            return
+        # one UPDATE for the whole line, of the texts that changed only
+        changed = routing_sql.try_in_savepoint(
+            self.env.cr,
+            SQL(
+                """WITH new AS (SELECT * FROM unnest(%s::int[], %s::text[]) AS new(id, body)),
+                        free AS (
+                            SELECT message.id FROM mail_message message JOIN new ON new.id = message.id
+                             WHERE message.body IS DISTINCT FROM new.body
+                             ORDER BY message.id FOR NO KEY UPDATE OF message SKIP LOCKED
+                        )
+                   UPDATE mail_message SET body = new.body, write_date = now() AT TIME ZONE 'UTC'
+                     FROM new, free
+                    WHERE mail_message.id = new.id AND free.id = new.id
+                RETURNING mail_message.id""",
+                list(bodies),
+                [str(body) for _session, body in bodies.values()],
+            ),
+        )
+        self.env["mail.message"].invalidate_model(["body", "write_date"])
+        for (message_id,) in changed or []:
+            session, body = bodies[message_id]
+            session._bus_send("mail.record/insert", {"mail.message": [{"id": message_id, "body": body}]})
 
     def _livechat_enter_waiting_line(self, expertises):
-        """The visitor of this session waits in line with these expertises."""
+        """The visitor of this session waits in line with these expertises
+        (keeping their place if they were already in it)."""
         self.ensure_one()
-        self.write(
+        self.sudo().write(
             {
-                "livechat_waiting_since": fields.Datetime.now(),
+                "livechat_waiting_since": self.livechat_waiting_since or fields.Datetime.now(),
                 "livechat_expertise_ids": [fields.Command.set(expertises.ids)],
             }
         )
-        self._notify_waiting_line(self.livechat_channel_id)
+        self._notify_waiting_line(self.livechat_channel_id, only=self)
 
     def _livechat_join_waiting_operator(self, routing):
         """The operator chosen for a waiting visitor joins, as in chatbot
@@ -149,11 +179,13 @@ class DiscussChannel(models.Model):
         visitor = self.channel_member_ids.filtered(lambda m: m.partner_id and m.partner_id != self.livechat_operator_id)
         visitor_name = self.anonymous_name or (visitor.partner_id - operator.partner_id)[:1].name or self.name
         company_env = self.with_context(lang=self.env.company.partner_id.lang or "en_US").env
-        self.write(
+        self.sudo().write(
             {
                 "livechat_operator_id": operator.partner_id.id,
                 "name": f"{visitor_name} {chat_name}",
                 "livechat_waiting_since": False,
+                # a chat that starts now: it counts as ongoing for the routing
+                "last_interest_dt": fields.Datetime.now(),
                 "livechat_routing_reason": company_env._(
                     "%(reason)s (waited %(seconds)s s in line)", reason=routing.reason, seconds=waited
                 ),
@@ -166,7 +198,7 @@ class DiscussChannel(models.Model):
             # the line message becomes the notice: the visitor sees it change live
             message.body = joined
             self._bus_send("mail.record/insert", {"mail.message": [{"id": message.id, "body": joined}]})
-            self.livechat_waiting_message_id = False
+            self.sudo().livechat_waiting_message_id = False
         else:
             self.message_post(
                 author_id=self.env.ref("base.partner_root").id,
@@ -179,25 +211,11 @@ class DiscussChannel(models.Model):
 
     def _close_livechat_session(self, **kwargs):
         """A visitor who leaves is out of the line; a closed chat frees a slot."""
-        was_waiting = self.sudo().livechat_waiting_since
+        session = self.sudo()
+        was_active, was_waiting = session.livechat_active, session.livechat_waiting_since
         result = super()._close_livechat_session(**kwargs)
-        livechat = self.sudo().livechat_channel_id
         if was_waiting:
-            self.sudo().livechat_waiting_since = False
-        if livechat.waiting_line:
-            livechat._dispatch_waiting_visitors()
-        return result
-
-    def init(self):
-        result = super().init()
-        # the routing counts ongoing chats per operator at every selection:
-        # only open live chat sessions are worth an index
-        self.env.cr.execute(
-            SQL(
-                """CREATE INDEX IF NOT EXISTS %s
-                       ON discuss_channel (last_interest_dt, create_date)
-                    WHERE channel_type = 'livechat' AND livechat_active""",
-                SQL.identifier(ONGOING_CHATS_INDEX),
-            )
-        )
+            session.write({"livechat_waiting_since": False})
+        if was_active and session.livechat_channel_id.waiting_line:
+            session.livechat_channel_id._dispatch_waiting_visitors()
         return result

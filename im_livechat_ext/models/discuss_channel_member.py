@@ -6,7 +6,9 @@ class DiscussChannelMember(models.Model):
 
     def unlink(self):
         """An operator leaving a live chat frees a slot: serve the line."""
-        livechats = self.sudo().filtered(lambda m: m.channel_id.channel_type == "livechat").channel_id.livechat_channel_id
+        livechats = (
+            self.sudo().filtered(lambda m: m.channel_id.channel_type == "livechat").channel_id.livechat_channel_id
+        )
         result = super().unlink()
         if waiting := livechats.filtered("waiting_line"):
             waiting._dispatch_waiting_visitors()

@@ -2,6 +2,8 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from psycopg2.extensions import TransactionRollbackError
+
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 from odoo.http import request
@@ -95,7 +97,7 @@ class ImLivechatChannel(models.Model):
         help="With a waiting line: a visitor who asked for a subject waits up to this long for a "
         "present expert of it to be free before the other operators are considered. 0 routes at once.",
     )
-    waiting_count = fields.Integer("Waiting Visitors", compute="_compute_waiting_count")
+    waiting_count = fields.Integer("Waiting Visitors", compute="_compute_waiting_count", groups="base.group_user")
     # the routing's SQL keeps active users only: no ORM pass over them again
     available_operator_ids = fields.Many2many(context={"active_test": False})
     operator_count = fields.Integer("Operators Count", compute="_compute_operator_count")
@@ -267,12 +269,16 @@ class ImLivechatChannel(models.Model):
         routing = None
         channel = self
         if not chatbot_script:
-            routing = self._route_visitor(
-                previous_operator_id=previous_operator_id,
-                lang=visitor_lang.code,
-                country_id=country_id,
-                claim=not self.env.context.get(NO_CLAIM_KEY),
-            )
+            if self._has_waiting_visitors():
+                # nobody overtakes the line: a free slot is theirs first
+                routing = RoutingDecision(self.env["res.users"])
+            else:
+                routing = self._route_visitor(
+                    previous_operator_id=previous_operator_id,
+                    lang=visitor_lang.code,
+                    country_id=country_id,
+                    claim=not self.env.context.get(NO_CLAIM_KEY),
+                )
             channel = self._with_routing_decision(self, routing)
         vals = super(ImLivechatChannel, channel)._get_livechat_discuss_channel_vals(
             anonymous_name,
@@ -311,9 +317,18 @@ class ImLivechatChannel(models.Model):
     # Waiting line (F16, F17): the rules and queries are in tools/waiting_line.py
     # ------------------------------------------------------------------
     def _compute_waiting_count(self):
+        self.env["discuss.channel"].flush_model(["livechat_waiting_since", "livechat_active"])
         places = waiting_line.waiting_places(self.env.cr, self.ids) if self.ids else {}
         for channel in self:
             channel.waiting_count = sum(1 for channel_id, _place in places.values() if channel_id == channel.id)
+
+    def _has_waiting_visitors(self):
+        """Someone of this channel waits in line (one indexed query)."""
+        self.ensure_one()
+        if not self.waiting_line:
+            return False
+        self.env["discuss.channel"].flush_model(["livechat_waiting_since", "livechat_active"])
+        return bool(waiting_line.waiting_places(self.env.cr, self.ids, limit=1))
 
     def _can_wait_in_line(self):
         """The line is on and an operator of the channel is present."""
@@ -355,63 +370,82 @@ class ImLivechatChannel(models.Model):
     def _dispatch_waiting_visitors(self):
         """Serve waiting visitors oldest first, each by the routing rules with
         their own language and expertises, while operators can take them; then
-        tell everyone still waiting their new place. Safe to run from several
-        workers at once: a visitor being served is skipped by the others."""
+        tell those still waiting whose place changed. Never waits on another
+        transaction: visitors and operators another worker is serving are
+        skipped, and a conflict only rolls this dispatch back to a savepoint
+        (the scheduled action is then triggered to try again), so the request
+        that freed the slot never fails because of it."""
         channels = (self or self.search([("waiting_line", "=", True)])).sudo().filtered("waiting_line")
         if not channels:
             return 0
         served = 0
-        for channel in channels:
-            served += channel._serve_waiting_visitors()
-        self.env["discuss.channel"].sudo()._notify_waiting_line(channels)
+        try:
+            with self.env.cr.savepoint():
+                for channel in channels:
+                    served += channel._serve_waiting_visitors()
+                self.env["discuss.channel"].sudo()._notify_waiting_line(channels)
+        except TransactionRollbackError:
+            self.env.invalidate_all()
+            self._trigger_waiting_line_dispatch()
         return served
+
+    @api.model
+    def _trigger_waiting_line_dispatch(self):
+        """Serve the line soon, in a transaction of its own (the one-minute
+        scheduled action, run now)."""
+        self.env.ref("im_livechat_ext.ir_cron_dispatch_waiting_visitors").sudo()._trigger()
 
     def _serve_waiting_visitors(self):
         """Oldest first, one locked visitor at a time, so that another worker
         serving the line at the same moment takes the next one."""
         self.ensure_one()
         Session = self.env["discuss.channel"].sudo()
-        served, skipped = 0, []
+        served, skipped, waits_for_expert = 0, [], {}
         for _i in range(DISPATCH_BATCH):
             self.env.flush_all()
             session = Session.browse(waiting_line.lock_next_waiting_session(self.env.cr, self.id, skipped))
             if not session:
                 break
-            if self._waits_for_expert(session.livechat_expertise_ids, session.livechat_waiting_since, session):
-                skipped.append(session.id)  # F17: does not block those behind
-                continue
+            expertises = session.livechat_expertise_ids
+            key = (tuple(expertises.ids), session.livechat_waiting_since)
+            if expertises and self.expert_wait_time:
+                # F17, computed once per kind of request in a dispatch
+                if key not in waits_for_expert:
+                    waits_for_expert[key] = self._waits_for_expert(expertises, session.livechat_waiting_since)
+                if waits_for_expert[key]:
+                    skipped.append(session.id)  # does not block those behind
+                    continue
             routing = self._route_visitor(
                 lang=session.livechat_lang_id.code,
                 country_id=session.country_id.id,
-                expertises=session.livechat_expertise_ids,
+                expertises=expertises,
                 wait_for_claimed=False,
             )
             if not routing.operator:
+                if self.available_operator_ids:
+                    # free operators being given chats by others right now
+                    self._trigger_waiting_line_dispatch()
                 break  # nobody can take a chat: the others wait too
             session._livechat_join_waiting_operator(routing)
             served += 1
         return served
 
-    def _waits_for_expert(self, expertises, waiting_since=None, session=None):
-        """F17: the visitor asked for these expertises, nobody who can take a
-        chat knows any, but such an expert of the channel is present: wait for
-        them while `expert_wait_time` has not passed since `waiting_since`."""
+    def _waits_for_expert(self, expertises, waiting_since=None):
+        """F17: the visitor asked for these expertises, no operator who can
+        take a chat now has any of them, but such an expert of the channel is
+        present: wait for them while `expert_wait_time` has not passed since
+        `waiting_since`."""
         self.ensure_one()
         expertises = expertises.filtered("active")
         if not (self.waiting_line and self.expert_wait_time > 0 and expertises):
             return False
         if waiting_since and fields.Datetime.now() - waiting_since >= timedelta(seconds=self.expert_wait_time):
             return False
-        if session is not None:
-            routing = self._route_visitor(
-                lang=session.livechat_lang_id.code, country_id=session.country_id.id, expertises=expertises, claim=False
-            )
-        else:
-            routing = self._route_visitor(expertises=expertises, claim=False)
-        if routing.knows_the_subject:
+        experts = expertises.sudo().user_ids
+        self.invalidate_recordset(["available_operator_ids"])
+        if self.available_operator_ids & experts:
             return False
-        present_experts = self._get_present_operators() & expertises.sudo().user_ids
-        return bool(present_experts)
+        return bool(self._get_present_operators() & experts)
 
     def _get_present_operators(self):
         """Operators of the channel present now, full or not (F8)."""

@@ -1,5 +1,13 @@
-from odoo import Command
+import logging
+import threading
+import time
+
+from odoo import SUPERUSER_ID, Command, api
 from odoo.tests import HttpCase, new_test_user, tagged
+
+from odoo.addons.bus.tests.common import WebsocketCase
+
+_logger = logging.getLogger(__name__)
 
 
 @tagged("-standard", "im_livechat_ext_website", "post_install", "-at_install")
@@ -48,3 +56,72 @@ class TestVisitorTour(HttpCase):
         self.assertNotIn(generalist.partner_id, session.channel_member_ids.partner_id)
         self.assertEqual(session.livechat_expertise_ids, invoicing)
         self.assertTrue(session.livechat_routing_reason.startswith("Ada: "))
+
+
+@tagged("-standard", "im_livechat_ext_website", "post_install", "-at_install")
+class TestWaitingLineTour(WebsocketCase):
+    """The visitor's window follows the line live, over the real websocket
+    (stock Odoo disables it in tests unless asked, as its own bus tests do)."""
+
+    def test_visitor_waits_in_line_and_sees_the_operator_join(self):
+        operator = new_test_user(
+            self.env,
+            login="ext_tour_line_op",
+            name="Line Operator",
+            groups="base.group_user,im_livechat.im_livechat_group_user",
+        )
+        operator.livechat_username = "Lina"
+        self.env["bus.presence"].create({"user_id": operator.id, "status": "online"})
+        livechat = self.env["im_livechat.channel"].create(
+            {
+                "name": "Tour line",
+                "user_ids": [Command.set(operator.ids)],
+                "max_sessions_mode": "limited",
+                "max_sessions": 1,
+                "waiting_line": True,
+            }
+        )
+        busy = self.env["discuss.channel"].create(
+            {
+                "name": "Busy",
+                "channel_type": "livechat",
+                "livechat_active": True,
+                "livechat_channel_id": livechat.id,
+                "livechat_operator_id": operator.partner_id.id,
+                "channel_member_ids": [Command.create({"partner_id": operator.partner_id.id})],
+            }
+        )
+        self.env.ref("website.default_website").channel_id = livechat
+
+        def operator_closes_a_chat_once_the_visitor_waits():
+            # as the operator would, from another browser: a request of its own
+            deadline = time.time() + 60
+            while time.time() < deadline:
+                time.sleep(0.5)
+                waiting = None
+                with self.registry.cursor() as cr:
+                    env = api.Environment(cr, SUPERUSER_ID, {})
+                    if env["mail.message"].search_count(
+                        [("model", "=", "discuss.channel"), ("body", "ilike", "Still waiting")]
+                    ):
+                        env["discuss.channel"].browse(busy.id)._close_livechat_session()
+                        waiting = env["discuss.channel"].search(
+                            [("livechat_channel_id", "=", livechat.id), ("id", "!=", busy.id)]
+                        )
+                        cr.precommit.run()  # the bus.bus rows
+                if waiting:
+                    # the bus wakes websockets after commit, which test cursors skip
+                    self.trigger_notification_dispatching([waiting])
+                    _logger.info("waiting line tour: the operator's chat is closed")
+                    return
+            _logger.error("waiting line tour: the visitor never wrote")
+
+        thread = threading.Thread(target=operator_closes_a_chat_once_the_visitor_waits)
+        thread.start()
+        try:
+            self.start_tour("/", "im_livechat_ext_waiting_line_tour")
+        finally:
+            thread.join()
+        session = self.env["discuss.channel"].search([("livechat_channel_id", "=", livechat.id), ("id", "!=", busy.id)])
+        self.assertEqual(session.livechat_operator_id, operator.partner_id)
+        self.assertFalse(session.livechat_waiting_since)

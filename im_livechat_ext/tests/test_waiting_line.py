@@ -1,8 +1,10 @@
+import json
 from contextlib import closing
 from datetime import timedelta
 
 from odoo import SUPERUSER_ID, Command, api, fields
 from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tools import mute_logger
 
 from ..tools import waiting_line
 from .common import LivechatRoutingCase
@@ -104,8 +106,60 @@ class TestWaitingLine(LivechatRoutingCase):
         waiting = self._visitor()
         late = self._operator("Late", status="away")
         self.assertTrue(waiting.livechat_waiting_since)
+        cron = self.env.ref("im_livechat_ext.ir_cron_dispatch_waiting_visitors")
+        self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]).unlink()
         self.env["bus.presence"].search([("user_id", "=", late.id)]).status = "online"
+        self.assertTrue(waiting.livechat_waiting_since, "a presence update never serves inline")
+        self.assertTrue(
+            self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]), "the line is served in its own transaction"
+        )
+        cron.method_direct_trigger()
         self.assertEqual(waiting.livechat_operator_id, late.partner_id)
+
+    def test_long_wait_still_counts_against_the_limit(self):
+        """Visitors who waited longer than the ongoing window: each served
+        one counts at once, so one freed slot serves one visitor only."""
+        operator = self._operator("Busy")
+        chat = self._chat(operator)
+        waiting = self._visitor("Anna") | self._visitor("Bruno") | self._visitor("Carla")
+        past = fields.Datetime.now() - timedelta(minutes=40)
+        self.env.cr.execute(
+            "UPDATE discuss_channel SET create_date = %s, last_interest_dt = %s, livechat_waiting_since = %s"
+            " WHERE id = ANY(%s)",
+            [past, past, past, waiting.ids],
+        )
+        self.env.invalidate_all()
+        chat._close_livechat_session()
+        served = waiting.filtered(lambda session: not session.livechat_waiting_since)
+        self.assertEqual(len(served), 1, "one slot, one visitor")
+        self.assertEqual(waiting[1:].mapped("livechat_queue_position"), [1, 2])
+
+    def test_newcomer_does_not_overtake_the_line(self):
+        operator = self._operator("Busy")
+        self._chat(operator)
+        first = self._visitor("Anna")
+        # a slot frees without anybody acting (the chat went idle): Bruno arrives
+        self.env.cr.execute(
+            "UPDATE discuss_channel SET livechat_active = FALSE WHERE livechat_operator_id = %s",
+            [operator.partner_id.id],
+        )
+        self.env.invalidate_all()
+        second = self._visitor("Bruno")
+        self.assertTrue(second.livechat_waiting_since, "Bruno waits behind Anna")
+        self.livechat._dispatch_waiting_visitors()
+        self.assertEqual(first.livechat_operator_id, operator.partner_id)
+        self.assertEqual(second.livechat_queue_position, 1)
+
+    def test_free_expert_is_not_waited_for(self):
+        """F17 holds a visitor only while no expert can take the chat."""
+        self.livechat.write({"expert_wait_time": 600, "max_sessions": 2})
+        expert = self._operator("Expert", lang="en_US", expertises=self.billing)
+        spanish = self._operator("Teo", lang="es_ES")
+        self._chat(expert)
+        self._chat(spanish)
+        self.assertFalse(self.livechat._waits_for_expert(self.billing), "the expert can take one more chat")
+        self._chat(expert)
+        self.assertTrue(self.livechat._waits_for_expert(self.billing), "the expert is full: wait for them")
 
     def test_served_with_own_language(self):
         french = self._operator("Claire", lang="fr_FR")
@@ -221,9 +275,7 @@ class TestWaitingLineConcurrency(LivechatRoutingCase):
         for name in ("Anna", "Bruno", "Carla"):
             waiting |= env["discuss.channel"].create(livechat._get_livechat_discuss_channel_vals(name))
         # both operators' chats end (as if idle): two slots free at once
-        env.cr.execute(
-            "UPDATE discuss_channel SET livechat_active = FALSE WHERE id = ANY(%s)", [chats.ids]
-        )
+        env.cr.execute("UPDATE discuss_channel SET livechat_active = FALSE WHERE id = ANY(%s)", [chats.ids])
         self.registry_cr.commit()  # pylint: disable=invalid-commit
         self.ids = {"livechat": livechat.id, "users": [u.id for u in users], "waiting": waiting.ids}
         self.addCleanup(self._cleanup)
@@ -246,13 +298,17 @@ class TestWaitingLineConcurrency(LivechatRoutingCase):
     def test_two_workers_dispatch_at_once(self):
         first, second = self.registry.cursor(), self.registry.cursor()
         with closing(first), closing(second):
-            served_first = api.Environment(first, SUPERUSER_ID, {})["im_livechat.channel"].browse(
-                self.ids["livechat"]
-            )._dispatch_waiting_visitors()
+            served_first = (
+                api.Environment(first, SUPERUSER_ID, {})["im_livechat.channel"]
+                .browse(self.ids["livechat"])
+                ._dispatch_waiting_visitors()
+            )
             # the first has not committed: the second skips what it is serving
-            served_second = api.Environment(second, SUPERUSER_ID, {})["im_livechat.channel"].browse(
-                self.ids["livechat"]
-            )._dispatch_waiting_visitors()
+            served_second = (
+                api.Environment(second, SUPERUSER_ID, {})["im_livechat.channel"]
+                .browse(self.ids["livechat"])
+                ._dispatch_waiting_visitors()
+            )
             first.commit()  # pylint: disable=invalid-commit
             second.commit()  # pylint: disable=invalid-commit
         self.assertEqual((served_first, served_second), (2, 0), "two slots, two visitors served, once")
@@ -262,13 +318,17 @@ class TestWaitingLineConcurrency(LivechatRoutingCase):
         first, second = self.registry.cursor(), self.registry.cursor()
         with closing(first), closing(second):
             second.execute("SELECT 1")  # the second's snapshot predates the first's commit
-            served_first = api.Environment(first, SUPERUSER_ID, {})["im_livechat.channel"].browse(
-                self.ids["livechat"]
-            )._dispatch_waiting_visitors()
+            served_first = (
+                api.Environment(first, SUPERUSER_ID, {})["im_livechat.channel"]
+                .browse(self.ids["livechat"])
+                ._dispatch_waiting_visitors()
+            )
             first.commit()  # pylint: disable=invalid-commit
-            served_second = api.Environment(second, SUPERUSER_ID, {})["im_livechat.channel"].browse(
-                self.ids["livechat"]
-            )._dispatch_waiting_visitors()
+            served_second = (
+                api.Environment(second, SUPERUSER_ID, {})["im_livechat.channel"]
+                .browse(self.ids["livechat"])
+                ._dispatch_waiting_visitors()
+            )
             second.commit()  # pylint: disable=invalid-commit
         self.assertEqual((served_first, served_second), (2, 0))
         self._assert_served_once()
@@ -306,7 +366,10 @@ class TestWaitingLineOverHttp(HttpCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.operator = new_test_user(
-            cls.env, login="ext_line_http_op", name="Line Operator", groups="base.group_user,im_livechat.im_livechat_group_user"
+            cls.env,
+            login="ext_line_http_op",
+            name="Line Operator",
+            groups="base.group_user,im_livechat.im_livechat_group_user",
         )
         cls.env["bus.presence"].create({"user_id": cls.operator.id, "status": "online"})
         cls.livechat = cls.env["im_livechat.channel"].create(
@@ -328,6 +391,35 @@ class TestWaitingLineOverHttp(HttpCase):
                 "channel_member_ids": [Command.create({"partner_id": cls.operator.partner_id.id})],
             }
         )
+
+    def test_nobody_jumps_the_line_over_rpc(self):
+        """readonly is not enforced on RPC: the operator of a session (a
+        member) tries to put it first in line, or onto another's message."""
+        self.operator.write({"password": "line-operator-pw"})
+        self.authenticate("ext_line_http_op", "line-operator-pw")
+        for values in ({"livechat_waiting_since": "2000-01-01 00:00:00"}, {"livechat_waiting_message_id": 1}):
+            with self.subTest(values=values), mute_logger("odoo.http"):
+                response = self.url_open(
+                    "/web/dataset/call_kw/discuss.channel/write",
+                    data=json.dumps(
+                        {
+                            "jsonrpc": "2.0",
+                            "method": "call",
+                            "params": {
+                                "model": "discuss.channel",
+                                "method": "write",
+                                "args": [[self.busy.id], values],
+                                "kwargs": {},
+                            },
+                        }
+                    ),
+                    headers={"Content-Type": "application/json"},
+                )
+                error = response.json().get("error", {}).get("data", {})
+                self.assertEqual(error.get("name"), "odoo.exceptions.AccessError", response.text)
+        self.busy.invalidate_recordset()
+        self.assertFalse(self.busy.livechat_waiting_since)
+        self.assertEqual(self.busy.livechat_queue_position, 0)
 
     def test_visitor_waits_in_line_over_http(self):
         init = self.make_jsonrpc_request("/im_livechat/init", {"channel_id": self.livechat.id})

@@ -7,8 +7,10 @@ the few queries it needs, each one whatever the length of the line.
   expertises.
 - Expected wait of the visitor at `place`: a slot frees up every
   `median handling time / (operators present x chats each can hold)`, so
-  `place` slots take `place` times that. Unknown (0) without finished
-  sessions of the channel in the last HISTORY.
+  `place` slots take `place` times that. The handling time is the median,
+  over the channel's latest RECENT_SESSIONS sessions finished in the last
+  HISTORY, of the time from start to last message; unknown (0) with fewer
+  than MIN_HISTORY_SESSIONS of them.
 """
 
 import math
@@ -22,6 +24,8 @@ from .routing_sql import try_in_savepoint
 HISTORY = timedelta(days=14)
 # fewer finished sessions than this: no estimate (0 = unknown)
 MIN_HISTORY_SESSIONS = 3
+# at most this many of the latest finished sessions make the median
+RECENT_SESSIONS = 200
 
 
 def expected_wait_seconds(place, median_handling_seconds, operators_present, chats_per_operator):
@@ -42,20 +46,25 @@ def line_message(env, place, wait_seconds):
     return env._("You are number %(place)s in line. An operator will join you as soon as one is free.", place=place)
 
 
-def waiting_places(cr, channel_ids):
+def waiting_places(cr, channel_ids, limit=None):
     """{session id: (livechat channel id, place)} of every waiting visitor of
-    these live chat channels, in one query."""
+    these live chat channels (the first `limit` of each), in one query."""
     if not channel_ids:
         return {}
     cr.execute(
         SQL(
-            """SELECT id, livechat_channel_id,
-                      ROW_NUMBER() OVER (PARTITION BY livechat_channel_id
-                                         ORDER BY livechat_waiting_since, id) AS place
-                 FROM discuss_channel
-                WHERE livechat_waiting_since IS NOT NULL
-                  AND livechat_channel_id = ANY(%s)""",
+            """SELECT id, livechat_channel_id, place FROM (
+                   SELECT id, livechat_channel_id,
+                          ROW_NUMBER() OVER (PARTITION BY livechat_channel_id
+                                             ORDER BY livechat_waiting_since, id) AS place
+                     FROM discuss_channel
+                    WHERE livechat_waiting_since IS NOT NULL AND livechat_active
+                      AND livechat_channel_id = ANY(%s)
+               ) line
+               WHERE %s::int IS NULL OR place <= %s""",
             list(channel_ids),
+            limit,
+            limit,
         )
     )
     return {session_id: (channel_id, place) for session_id, channel_id, place in cr.fetchall()}
@@ -73,19 +82,26 @@ def median_handling_seconds(cr, channel_ids, now):
                           ORDER BY EXTRACT(EPOCH FROM last_message.date - session.create_date)
                       ),
                       COUNT(*)
-                 FROM discuss_channel session
+                 FROM unnest(%s::int[]) AS channel(id)
+                 -- the channel's last RECENT_SESSIONS finished sessions at most: a bounded cost
+                 CROSS JOIN LATERAL (
+                     SELECT id, livechat_channel_id, create_date FROM discuss_channel
+                      WHERE livechat_channel_id = channel.id
+                        AND channel_type = 'livechat'
+                        AND NOT livechat_active
+                        AND livechat_waiting_since IS NULL
+                        AND create_date >= %s
+                      ORDER BY create_date DESC
+                      LIMIT %s
+                 ) session
                  JOIN LATERAL (
                      SELECT max(date) AS date FROM mail_message
                       WHERE model = 'discuss.channel' AND res_id = session.id
                  ) last_message ON last_message.date IS NOT NULL
-                WHERE session.livechat_channel_id = ANY(%s)
-                  AND session.channel_type = 'livechat'
-                  AND NOT session.livechat_active
-                  AND session.livechat_waiting_since IS NULL
-                  AND session.create_date >= %s
                 GROUP BY session.livechat_channel_id""",
             list(channel_ids),
             now - HISTORY,
+            RECENT_SESSIONS,
         )
     )
     return {
@@ -124,7 +140,7 @@ def lock_next_waiting_session(cr, channel_id, skip_ids=(), look_ahead=20):
     cr.execute(
         SQL(
             """SELECT id FROM discuss_channel
-                WHERE livechat_channel_id = %s AND livechat_waiting_since IS NOT NULL
+                WHERE livechat_channel_id = %s AND livechat_waiting_since IS NOT NULL AND livechat_active
                   AND id != ALL(%s::int[])
                 ORDER BY livechat_waiting_since, id
                 LIMIT %s""",
@@ -138,7 +154,7 @@ def lock_next_waiting_session(cr, channel_id, skip_ids=(), look_ahead=20):
             cr,
             SQL(
                 """SELECT id FROM discuss_channel
-                    WHERE id = %s AND livechat_waiting_since IS NOT NULL
+                    WHERE id = %s AND livechat_waiting_since IS NOT NULL AND livechat_active
                     FOR NO KEY UPDATE SKIP LOCKED""",
                 session_id,
             ),

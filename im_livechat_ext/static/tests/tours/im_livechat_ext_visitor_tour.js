@@ -25,3 +25,24 @@ registry.category("web_tour.tours").add("im_livechat_ext_chatbot_expertise_tour"
         {trigger: inChat('.o-mail-Message:contains("Ada has joined")')},
     ],
 });
+
+// Every operator is full: the visitor waits as number 1, then sees the
+// operator join when a chat of theirs closes, without reloading the page.
+registry.category("web_tour.tours").add("im_livechat_ext_waiting_line_tour", {
+    checkDelay: 50,
+    steps: () => [
+        {trigger: inChat(".o-livechat-LivechatButton"), run: "click"},
+        {trigger: inChat(".o-mail-Composer-input"), run: "edit Hello, anybody there?"},
+        {trigger: inChat(".o-mail-Composer-input"), run: "press Enter"},
+        {trigger: inChat('.o-mail-NotificationMessage:contains("You are number 1 in line")')},
+        {trigger: inChat(".o-mail-Composer-input"), run: "edit Still waiting"},
+        {trigger: inChat(".o-mail-Composer-input"), run: "press Enter"},
+        {trigger: inChat('.o-mail-Message:contains("Still waiting")')},
+        {
+            content: "an operator's chat closes on the server: the line message becomes the join notice",
+            trigger: inChat('.o-mail-NotificationMessage:contains("Lina has joined")'),
+            timeout: 30000,
+        },
+        {trigger: inChat('.o-mail-Thread:not(:has(.o-mail-NotificationMessage:contains("in line")))')},
+    ],
+});
