@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 
@@ -57,9 +59,17 @@ class ChatbotScriptStep(models.Model):
         if not lang and "livechat_visitor_id" in session_sudo._fields:
             lang = session_sudo.livechat_visitor_id.lang_id.code
         expertises = self.sudo().operator_expertise_ids.filtered("active")
+        if livechat._has_waiting_visitors() and livechat._can_wait_in_line():
+            # nobody overtakes the line: behind those already waiting
+            session_sudo._livechat_enter_waiting_line(expertises)
+            livechat._trigger_waiting_line_dispatch()
+            return self.env["mail.message"]
         if livechat._waits_for_expert(expertises):
             # F17: an expert is present but busy: wait for them in line
             session_sudo._livechat_enter_waiting_line(expertises)
+            livechat._trigger_waiting_line_dispatch(
+                at=fields.Datetime.now() + timedelta(seconds=livechat.expert_wait_time)
+            )
             return self.env["mail.message"]
         routing = livechat._route_visitor(lang=lang, country_id=session_sudo.country_id.id, expertises=expertises)
         if not routing.operator and livechat._can_wait_in_line():

@@ -66,7 +66,10 @@ class DiscussChannel(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        if not self.env.su and any(WAITING_LINE_FIELDS.intersection(vals) for vals in vals_list):
+        defaults = {key.removeprefix("default_") for key in self.env.context if key.startswith("default_")}
+        if not self.env.su and (
+            WAITING_LINE_FIELDS & defaults or any(WAITING_LINE_FIELDS.intersection(vals) for vals in vals_list)
+        ):
             raise AccessError(_("Only the waiting line itself puts a visitor in line."))
         channels = super().create(vals_list)
         livechats = channels.filtered(lambda c: c.channel_type == "livechat" and c.livechat_channel_id)
@@ -76,6 +79,9 @@ class DiscussChannel(models.Model):
         if waiting:
             # the others' places do not change: only the newcomers are told theirs
             self.sudo()._notify_waiting_line(waiting.livechat_channel_id, only=waiting)
+            if waiting.livechat_channel_id.sudo().available_operator_ids:
+                # someone can take a chat (e.g. those ahead wait for an expert): serve soon
+                self.env["im_livechat.channel"]._trigger_waiting_line_dispatch()
         return channels
 
     def write(self, vals):
@@ -124,9 +130,10 @@ class DiscussChannel(models.Model):
             body = Markup('<div class="o_mail_notification o_livechat_waiting_line">%s</div>') % (
                 waiting_line.line_message(env, place, wait)
             )
-            if session.livechat_waiting_message_id:
-                bodies[session.livechat_waiting_message_id.id] = (session, body)
-            else:
+            message = session.livechat_waiting_message_id
+            if message and message.model == "discuss.channel" and message.res_id == session.id:
+                bodies[message.id] = (session, body)
+            elif not message:
                 message = session.message_post(
                     author_id=odoobot.id, body=body, message_type="notification", subtype_xmlid="mail.mt_comment"
                 )
@@ -141,6 +148,7 @@ class DiscussChannel(models.Model):
                         free AS (
                             SELECT message.id FROM mail_message message JOIN new ON new.id = message.id
                              WHERE message.body IS DISTINCT FROM new.body
+                               AND message.model = 'discuss.channel'
                              ORDER BY message.id FOR NO KEY UPDATE OF message SKIP LOCKED
                         )
                    UPDATE mail_message SET body = new.body, write_date = now() AT TIME ZONE 'UTC'
@@ -152,6 +160,9 @@ class DiscussChannel(models.Model):
             ),
         )
         self.env["mail.message"].invalidate_model(["body", "write_date"])
+        if changed is None:
+            # another transaction changed one of them first: try again soon
+            self.env["im_livechat.channel"]._trigger_waiting_line_dispatch()
         for (message_id,) in changed or []:
             session, body = bodies[message_id]
             session._bus_send("mail.record/insert", {"mail.message": [{"id": message_id, "body": body}]})
@@ -194,7 +205,7 @@ class DiscussChannel(models.Model):
         env = self.with_context(lang=self.livechat_lang_id.code or "en_US").env
         joined = Markup('<div class="o_mail_notification">%s</div>') % env._("%s has joined", chat_name)
         message = self.livechat_waiting_message_id
-        if message:
+        if message and message.model == "discuss.channel" and message.res_id == self.id:
             # the line message becomes the notice: the visitor sees it change live
             message.body = joined
             self._bus_send("mail.record/insert", {"mail.message": [{"id": message.id, "body": joined}]})
@@ -216,6 +227,7 @@ class DiscussChannel(models.Model):
         result = super()._close_livechat_session(**kwargs)
         if was_waiting:
             session.write({"livechat_waiting_since": False})
-        if was_active and session.livechat_channel_id.waiting_line:
-            session.livechat_channel_id._dispatch_waiting_visitors()
+        livechat = session.livechat_channel_id
+        if was_active and livechat and (livechat.waiting_line or livechat._has_waiting_visitors(any_line=True)):
+            livechat._dispatch_waiting_visitors()
         return result

@@ -322,10 +322,11 @@ class ImLivechatChannel(models.Model):
         for channel in self:
             channel.waiting_count = sum(1 for channel_id, _place in places.values() if channel_id == channel.id)
 
-    def _has_waiting_visitors(self):
-        """Someone of this channel waits in line (one indexed query)."""
+    def _has_waiting_visitors(self, any_line=False):
+        """Someone of this channel waits in line (one indexed query); with
+        `any_line`, even if the line was turned off since."""
         self.ensure_one()
-        if not self.waiting_line:
+        if not (self.waiting_line or any_line):
             return False
         self.env["discuss.channel"].flush_model(["livechat_waiting_since", "livechat_active"])
         return bool(waiting_line.waiting_places(self.env.cr, self.ids, limit=1))
@@ -375,9 +376,15 @@ class ImLivechatChannel(models.Model):
         skipped, and a conflict only rolls this dispatch back to a savepoint
         (the scheduled action is then triggered to try again), so the request
         that freed the slot never fails because of it."""
-        channels = (self or self.search([("waiting_line", "=", True)])).sudo().filtered("waiting_line")
+        channels = self.sudo() or self.sudo().search([("waiting_line", "=", True)])
+        # a line turned off still serves those who were waiting in it
+        channels = channels.filtered(
+            lambda channel: channel.waiting_line or channel._has_waiting_visitors(any_line=True)
+        )
         if not channels:
             return 0
+        # the caller's own pending writes conflict (or not) outside of this
+        self.env.cr.flush()
         served = 0
         try:
             with self.env.cr.savepoint():
@@ -385,15 +392,16 @@ class ImLivechatChannel(models.Model):
                     served += channel._serve_waiting_visitors()
                 self.env["discuss.channel"].sudo()._notify_waiting_line(channels)
         except TransactionRollbackError:
+            served = 0
             self.env.invalidate_all()
             self._trigger_waiting_line_dispatch()
         return served
 
     @api.model
-    def _trigger_waiting_line_dispatch(self):
-        """Serve the line soon, in a transaction of its own (the one-minute
-        scheduled action, run now)."""
-        self.env.ref("im_livechat_ext.ir_cron_dispatch_waiting_visitors").sudo()._trigger()
+    def _trigger_waiting_line_dispatch(self, at=None):
+        """Serve the line soon (or `at` that moment), in a transaction of its
+        own: the one-minute scheduled action, run then."""
+        self.env.ref("im_livechat_ext.ir_cron_dispatch_waiting_visitors").sudo()._trigger(at=at)
 
     def _serve_waiting_visitors(self):
         """Oldest first, one locked visitor at a time, so that another worker
@@ -407,13 +415,15 @@ class ImLivechatChannel(models.Model):
             if not session:
                 break
             expertises = session.livechat_expertise_ids
-            key = (tuple(expertises.ids), session.livechat_waiting_since)
-            if expertises and self.expert_wait_time:
-                # F17, computed once per kind of request in a dispatch
+            expert_wait_ends = session.livechat_waiting_since + timedelta(seconds=self.expert_wait_time)
+            if expertises and self.expert_wait_time and fields.Datetime.now() < expert_wait_ends:
+                # F17, asked once per set of expertises in a dispatch
+                key = tuple(expertises.ids)
                 if key not in waits_for_expert:
-                    waits_for_expert[key] = self._waits_for_expert(expertises, session.livechat_waiting_since)
+                    waits_for_expert[key] = self._waits_for_expert(expertises)
                 if waits_for_expert[key]:
                     skipped.append(session.id)  # does not block those behind
+                    self._trigger_waiting_line_dispatch(at=expert_wait_ends)  # to the second
                     continue
             routing = self._route_visitor(
                 lang=session.livechat_lang_id.code,

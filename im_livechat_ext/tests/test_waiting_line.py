@@ -134,6 +134,15 @@ class TestWaitingLine(LivechatRoutingCase):
         self.assertEqual(len(served), 1, "one slot, one visitor")
         self.assertEqual(waiting[1:].mapped("livechat_queue_position"), [1, 2])
 
+    def test_line_turned_off_still_serves_those_in_it(self):
+        operator = self._operator("Busy")
+        chat = self._chat(operator)
+        waiting = self._visitor("Anna")
+        self.livechat.waiting_line = False
+        self.assertFalse(self._visitor("Bruno"), "no line any more: newcomers are turned away, as stock")
+        chat._close_livechat_session()
+        self.assertEqual(waiting.livechat_operator_id, operator.partner_id, "Anna is not stranded")
+
     def test_newcomer_does_not_overtake_the_line(self):
         operator = self._operator("Busy")
         self._chat(operator)
@@ -417,6 +426,38 @@ class TestWaitingLineOverHttp(HttpCase):
                 )
                 error = response.json().get("error", {}).get("data", {})
                 self.assertEqual(error.get("name"), "odoo.exceptions.AccessError", response.text)
+        # a fake visitor put first in line through context defaults
+        for defaults in (
+            {"default_livechat_waiting_since": "2000-01-01 00:00:00"},
+            {"default_livechat_waiting_message_id": 1},
+        ):
+            with self.subTest(defaults=defaults), mute_logger("odoo.http"):
+                response = self.url_open(
+                    "/web/dataset/call_kw/discuss.channel/create",
+                    data=json.dumps(
+                        {
+                            "jsonrpc": "2.0",
+                            "method": "call",
+                            "params": {
+                                "model": "discuss.channel",
+                                "method": "create",
+                                "args": [
+                                    {
+                                        "name": "Fake visitor",
+                                        "channel_type": "livechat",
+                                        "livechat_channel_id": self.livechat.id,
+                                        "livechat_operator_id": self.operator.partner_id.id,
+                                    }
+                                ],
+                                "kwargs": {"context": defaults},
+                            },
+                        }
+                    ),
+                    headers={"Content-Type": "application/json"},
+                )
+                error = response.json().get("error", {}).get("data", {})
+                self.assertEqual(error.get("name"), "odoo.exceptions.AccessError", response.text)
+        self.assertFalse(self.env["discuss.channel"].search([("name", "=", "Fake visitor")]))
         self.busy.invalidate_recordset()
         self.assertFalse(self.busy.livechat_waiting_since)
         self.assertEqual(self.busy.livechat_queue_position, 0)

@@ -159,6 +159,13 @@ def lock_next_waiting_session(cr, channel_id, skip_ids=(), look_ahead=20):
                 session_id,
             ),
         )
-        if locked:
+        if not locked:
+            continue
+        # its line message too: a worker rewriting it right now is serving the line
+        cr.execute(SQL("SELECT livechat_waiting_message_id FROM discuss_channel WHERE id = %s", session_id))
+        message_id = cr.fetchone()[0]
+        if not message_id or try_in_savepoint(
+            cr, SQL("SELECT id FROM mail_message WHERE id = %s FOR NO KEY UPDATE SKIP LOCKED", message_id)
+        ):
             return session_id
     return None
