@@ -428,9 +428,9 @@ def main():
     sys.path.insert(0, args.odoo_dir)
     import odoo  # noqa: PLC0415 (Odoo comes from --odoo-dir)
 
+    odoo.tools.config.parse_config([f"--addons-path={args.addons_path}", "--log-level=warn"])
     output = {} if args.only_peak else selection(args, odoo)
     if not args.no_peak:
-        odoo.tools.config.parse_config([f"--addons-path={args.addons_path}", "--log-level=warn"])
 
         def build_db(db, module):
             odoo_runner.drop_db(db, check=True)
@@ -461,7 +461,9 @@ def selection(args, odoo):
             odoo_runner.drop_db(db, check=True)
             print(f"building {db} ({module}, no demo data)...", flush=True)
             odoo_bin(args, db, "-i", module)
-    odoo.tools.config.parse_config([f"--addons-path={args.addons_path}", "--log-level=warn"])
+        else:
+            print(f"updating {module} in {db}...", flush=True)
+            odoo_bin(args, db, "-u", module)
     results = {"stock": {}, "ext": {}}
     meta = {}
     for flavour, (db, _module) in dbs.items():

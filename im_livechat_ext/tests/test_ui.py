@@ -36,3 +36,34 @@ class TestUi(HttpCase):
         self.start_tour("/odoo/livechat", "im_livechat_ext_join_leave", login="ext_tour_operator")
         self.assertNotIn(operator, channel.user_ids)
         self.assertEqual(channel.user_ids, other)
+
+    def test_waiting_line_menu_tour(self):
+        new_test_user(
+            self.env, login="ext_tour_line_manager", groups="base.group_user,im_livechat.im_livechat_group_manager"
+        )
+        operator = new_test_user(
+            self.env, login="ext_tour_line_busy", groups="base.group_user,im_livechat.im_livechat_group_user"
+        )
+        self.env["bus.presence"].create({"user_id": operator.id, "status": "online"})
+        livechat = self.env["im_livechat.channel"].create(
+            {
+                "name": "Tour Line",
+                "user_ids": [Command.set(operator.ids)],
+                "max_sessions_mode": "limited",
+                "max_sessions": 1,
+                "waiting_line": True,
+            }
+        )
+        self.env["discuss.channel"].create(
+            {
+                "name": "Busy",
+                "channel_type": "livechat",
+                "livechat_active": True,
+                "livechat_channel_id": livechat.id,
+                "livechat_operator_id": operator.partner_id.id,
+                "channel_member_ids": [Command.create({"partner_id": operator.partner_id.id})],
+            }
+        )
+        waiting = self.env["discuss.channel"].create(livechat._get_livechat_discuss_channel_vals("Waiting Wanda"))
+        self.assertTrue(waiting.livechat_waiting_since)
+        self.start_tour("/odoo/livechat", "im_livechat_ext_waiting_line_menu", login="ext_tour_line_manager")
