@@ -16,6 +16,7 @@
         "views/res_users_views.xml",
         "views/im_livechat_channel_views.xml",
         "views/discuss_channel_views.xml",
+        "views/im_livechat_waiting_line_views.xml",
         "views/im_livechat_operator_removal_views.xml",
         "views/chatbot_script_step_views.xml",
         "report/im_livechat_report_channel_views.xml",

@@ -120,20 +120,30 @@ class DiscussChannel(models.Model):
             return
         estimates = livechat_channels._get_waiting_estimates()
         odoobot = self.env.ref("base.partner_root")
-        sessions = self.browse(sorted(places))
-        sessions.fetch(["livechat_lang_id", "livechat_waiting_message_id"])
+        # language and line message of every one, in one query whatever their number
+        self.env.cr.execute(
+            SQL(
+                """SELECT session.id, lang.code, session.livechat_waiting_message_id
+                     FROM discuss_channel session
+                     LEFT JOIN res_lang lang ON lang.id = session.livechat_lang_id
+                    WHERE session.id = ANY(%s)""",
+                sorted(places),
+            )
+        )
         bodies = {}
-        for session in sessions:
-            channel_id, place = places[session.id]
+        envs = {}
+        for session_id, lang_code, message_id in self.env.cr.fetchall():
+            session = self.browse(session_id)
+            channel_id, place = places[session_id]
             wait = waiting_line.expected_wait_seconds(place, *estimates[channel_id])
-            env = self.with_context(lang=session.livechat_lang_id.code or "en_US").env
+            lang_code = lang_code or "en_US"
+            env = envs.setdefault(lang_code, self.with_context(lang=lang_code).env)
             body = Markup('<div class="o_mail_notification o_livechat_waiting_line">%s</div>') % (
                 waiting_line.line_message(env, place, wait)
             )
-            message = session.livechat_waiting_message_id
-            if message and message.model == "discuss.channel" and message.res_id == session.id:
-                bodies[message.id] = (session, body)
-            elif not message:
+            if message_id:
+                bodies[message_id] = (session, body)
+            else:
                 message = session.message_post(
                     author_id=odoobot.id, body=body, message_type="notification", subtype_xmlid="mail.mt_comment"
                 )
@@ -144,11 +154,14 @@ class DiscussChannel(models.Model):
         changed = routing_sql.try_in_savepoint(
             self.env.cr,
             SQL(
-                """WITH new AS (SELECT * FROM unnest(%s::int[], %s::text[]) AS new(id, body)),
+                """WITH new AS (
+                            SELECT * FROM unnest(%s::int[], %s::text[], %s::int[]) AS new(id, body, session_id)
+                        ),
                         free AS (
+                            -- only the session's own line message, whatever its field says
                             SELECT message.id FROM mail_message message JOIN new ON new.id = message.id
                              WHERE message.body IS DISTINCT FROM new.body
-                               AND message.model = 'discuss.channel'
+                               AND message.model = 'discuss.channel' AND message.res_id = new.session_id
                              ORDER BY message.id FOR NO KEY UPDATE OF message SKIP LOCKED
                         )
                    UPDATE mail_message SET body = new.body, write_date = now() AT TIME ZONE 'UTC'
@@ -157,6 +170,7 @@ class DiscussChannel(models.Model):
                 RETURNING mail_message.id""",
                 list(bodies),
                 [str(body) for _session, body in bodies.values()],
+                [session.id for session, _body in bodies.values()],
             ),
         )
         self.env["mail.message"].invalidate_model(["body", "write_date"])

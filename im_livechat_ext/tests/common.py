@@ -5,6 +5,20 @@ from odoo.tests import new_test_user
 from odoo.tests.common import TransactionCase
 
 
+def ongoing_chat(env, livechat, operator, name="Busy"):
+    """A live chat session of `livechat` that `operator` is in right now."""
+    return env["discuss.channel"].create(
+        {
+            "name": name,
+            "channel_type": "livechat",
+            "livechat_active": True,
+            "livechat_channel_id": livechat.id,
+            "livechat_operator_id": operator.partner_id.id,
+            "channel_member_ids": [Command.create({"partner_id": operator.partner_id.id})],
+        }
+    )
+
+
 class LivechatRoutingCase(TransactionCase):
     """Operators with presence, languages, expertise and chats, on one channel."""
 

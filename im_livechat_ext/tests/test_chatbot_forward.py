@@ -1,6 +1,8 @@
 from odoo import Command
 from odoo.tests import HttpCase, new_test_user, tagged
 
+from .common import ongoing_chat
+
 
 @tagged("post_install", "-at_install")
 class TestChatbotForward(HttpCase):
@@ -229,16 +231,7 @@ class TestChatbotForward(HttpCase):
         operators = self.accountant | self.technician | self.spanish_technician
         busy = self.env["discuss.channel"]
         for operator in operators:
-            busy |= self.env["discuss.channel"].create(
-                {
-                    "name": "Busy",
-                    "channel_type": "livechat",
-                    "livechat_active": True,
-                    "livechat_channel_id": self.livechat.id,
-                    "livechat_operator_id": operator.partner_id.id,
-                    "channel_member_ids": [Command.create({"partner_id": operator.partner_id.id})],
-                }
-            )
+            busy |= ongoing_chat(self.env, self.livechat, operator)
         session = self._start()
         self._answer(session, self.answer_invoice)
         self.assertFalse(session.channel_member_ids.partner_id & operators.partner_id)
@@ -256,16 +249,7 @@ class TestChatbotForward(HttpCase):
         self.livechat.write(
             {"max_sessions_mode": "limited", "max_sessions": 1, "waiting_line": True, "expert_wait_time": 300}
         )
-        busy = self.env["discuss.channel"].create(
-            {
-                "name": "Busy",
-                "channel_type": "livechat",
-                "livechat_active": True,
-                "livechat_channel_id": self.livechat.id,
-                "livechat_operator_id": self.accountant.partner_id.id,
-                "channel_member_ids": [Command.create({"partner_id": self.accountant.partner_id.id})],
-            }
-        )
+        busy = ongoing_chat(self.env, self.livechat, self.accountant)
         session = self._start()
         self._answer(session, self.answer_invoice)
         self.assertTrue(session.livechat_waiting_since, "waits for the expert")

@@ -1,6 +1,8 @@
 from odoo import Command
 from odoo.tests import HttpCase, new_test_user, tagged
 
+from .common import ongoing_chat
+
 
 @tagged("post_install", "-at_install")
 class TestUi(HttpCase):
@@ -39,7 +41,7 @@ class TestUi(HttpCase):
 
     def test_waiting_line_menu_tour(self):
         new_test_user(
-            self.env, login="ext_tour_line_manager", groups="base.group_user,im_livechat.im_livechat_group_manager"
+            self.env, login="ext_tour_line_reader", groups="base.group_user,im_livechat.im_livechat_group_user"
         )
         operator = new_test_user(
             self.env, login="ext_tour_line_busy", groups="base.group_user,im_livechat.im_livechat_group_user"
@@ -54,16 +56,7 @@ class TestUi(HttpCase):
                 "waiting_line": True,
             }
         )
-        self.env["discuss.channel"].create(
-            {
-                "name": "Busy",
-                "channel_type": "livechat",
-                "livechat_active": True,
-                "livechat_channel_id": livechat.id,
-                "livechat_operator_id": operator.partner_id.id,
-                "channel_member_ids": [Command.create({"partner_id": operator.partner_id.id})],
-            }
-        )
+        ongoing_chat(self.env, livechat, operator)
         waiting = self.env["discuss.channel"].create(livechat._get_livechat_discuss_channel_vals("Waiting Wanda"))
         self.assertTrue(waiting.livechat_waiting_since)
-        self.start_tour("/odoo/livechat", "im_livechat_ext_waiting_line_menu", login="ext_tour_line_manager")
+        self.start_tour("/odoo/livechat", "im_livechat_ext_waiting_line_menu", login="ext_tour_line_reader")

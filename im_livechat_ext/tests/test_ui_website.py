@@ -7,6 +7,8 @@ from odoo.tests import HttpCase, new_test_user, tagged
 
 from odoo.addons.bus.tests.common import WebsocketCase
 
+from .common import ongoing_chat
+
 _logger = logging.getLogger(__name__)
 
 
@@ -81,16 +83,7 @@ class TestWaitingLineTour(WebsocketCase):
                 "waiting_line": True,
             }
         )
-        busy = self.env["discuss.channel"].create(
-            {
-                "name": "Busy",
-                "channel_type": "livechat",
-                "livechat_active": True,
-                "livechat_channel_id": livechat.id,
-                "livechat_operator_id": operator.partner_id.id,
-                "channel_member_ids": [Command.create({"partner_id": operator.partner_id.id})],
-            }
-        )
+        busy = ongoing_chat(self.env, livechat, operator)
         self.env.ref("website.default_website").channel_id = livechat
 
         def operator_closes_a_chat_once_the_visitor_waits():

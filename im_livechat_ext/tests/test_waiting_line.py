@@ -7,7 +7,7 @@ from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
 from ..tools import waiting_line
-from .common import LivechatRoutingCase
+from .common import LivechatRoutingCase, ongoing_chat
 
 
 @tagged("post_install", "-at_install")
@@ -225,11 +225,44 @@ class TestWaitingLine(LivechatRoutingCase):
             before = self.env.cr.sql_log_count
             sessions.mapped("livechat_expected_wait")
             compute = self.env.cr.sql_log_count - before
+            self.env.invalidate_all()
             before = self.env.cr.sql_log_count
             self.env["discuss.channel"].sudo()._notify_waiting_line(self.livechat)
             notify = self.env.cr.sql_log_count - before
             counts.append((compute, notify))
         self.assertEqual(counts[0], counts[1], "the same queries for 5 and 25 waiting")
+        # 2,000 waiting (copies of the last one, each with its own line message):
+        # telling every one of them their place and wait costs the same queries
+        self.env.flush_all()
+        model_cols = "name, channel_type, livechat_channel_id, livechat_operator_id, livechat_active, create_date"
+        self.env.cr.execute(
+            f"""WITH copies AS (
+                    INSERT INTO discuss_channel ({model_cols}, livechat_waiting_since, last_interest_dt)
+                    SELECT {model_cols}, livechat_waiting_since + make_interval(secs => n), last_interest_dt
+                      FROM discuss_channel, generate_series(1, 1975) AS n
+                     WHERE id = %s
+                    RETURNING id
+                )
+                INSERT INTO mail_message (model, res_id, body, message_type, author_id, date)
+                SELECT 'discuss.channel', id, 'old', 'notification', %s, now() FROM copies""",
+            [sessions[-1].id, self.env.ref("base.partner_root").id],
+        )
+        # a statement of its own: rows inserted above are not visible inside it
+        self.env.cr.execute(
+            """UPDATE discuss_channel SET livechat_waiting_message_id = message.id
+                 FROM mail_message message
+                WHERE message.model = 'discuss.channel' AND message.res_id = discuss_channel.id
+                  AND message.body = 'old'"""
+        )
+        self.env.invalidate_all()
+        before = self.env.cr.sql_log_count
+        self.env["discuss.channel"].sudo()._notify_waiting_line(self.livechat)
+        self.assertEqual(self.env.cr.sql_log_count - before, counts[0][1], "the same queries for 2,000 waiting")
+        self.assertEqual(self.livechat.waiting_count, 2000)
+        self.env.cr.execute(
+            "SELECT count(*) FROM mail_message WHERE body LIKE %s", ["%number 2000 in line, about 20000 minutes%"]
+        )
+        self.assertEqual(self.env.cr.fetchone()[0], 1, "the 2,000th reads their place")
         last = sessions.sorted("livechat_queue_position")[-1]
         # 10 minutes each, 1 operator present holding 1 chat: 25th in line waits 250 minutes
         self.assertEqual(last.livechat_queue_position, 25)
@@ -270,16 +303,7 @@ class TestWaitingLineConcurrency(LivechatRoutingCase):
         livechat.user_ids = [Command.set([u.id for u in users])]
         chats = env["discuss.channel"]
         for user in users:
-            chats |= env["discuss.channel"].create(
-                {
-                    "name": "Busy",
-                    "channel_type": "livechat",
-                    "livechat_active": True,
-                    "livechat_channel_id": livechat.id,
-                    "livechat_operator_id": user.partner_id.id,
-                    "channel_member_ids": [Command.create({"partner_id": user.partner_id.id})],
-                }
-            )
+            chats |= ongoing_chat(env, livechat, user)
         waiting = env["discuss.channel"]
         for name in ("Anna", "Bruno", "Carla"):
             waiting |= env["discuss.channel"].create(livechat._get_livechat_discuss_channel_vals(name))
@@ -390,77 +414,87 @@ class TestWaitingLineOverHttp(HttpCase):
                 "waiting_line": True,
             }
         )
-        cls.busy = cls.env["discuss.channel"].create(
-            {
-                "name": "Busy",
-                "channel_type": "livechat",
-                "livechat_active": True,
-                "livechat_channel_id": cls.livechat.id,
-                "livechat_operator_id": cls.operator.partner_id.id,
-                "channel_member_ids": [Command.create({"partner_id": cls.operator.partner_id.id})],
-            }
-        )
+        cls.busy = ongoing_chat(cls.env, cls.livechat, cls.operator)
+
+    def _rpc_error(self, model, method, args, kwargs=None):
+        """The name of the error a JSON-RPC call_kw answers with (None: ok)."""
+        with mute_logger("odoo.http"):
+            response = self.url_open(
+                f"/web/dataset/call_kw/{model}/{method}",
+                data=json.dumps(
+                    {
+                        "jsonrpc": "2.0",
+                        "method": "call",
+                        "params": {"model": model, "method": method, "args": args, "kwargs": kwargs or {}},
+                    }
+                ),
+                headers={"Content-Type": "application/json"},
+            )
+        return response.json().get("error", {}).get("data", {}).get("name")
 
     def test_nobody_jumps_the_line_over_rpc(self):
         """readonly is not enforced on RPC: the operator of a session (a
-        member) tries to put it first in line, or onto another's message."""
+        member) tries to put it first in line, or onto another's message,
+        by values or by context defaults on create."""
         self.operator.write({"password": "line-operator-pw"})
         self.authenticate("ext_line_http_op", "line-operator-pw")
         for values in ({"livechat_waiting_since": "2000-01-01 00:00:00"}, {"livechat_waiting_message_id": 1}):
-            with self.subTest(values=values), mute_logger("odoo.http"):
-                response = self.url_open(
-                    "/web/dataset/call_kw/discuss.channel/write",
-                    data=json.dumps(
-                        {
-                            "jsonrpc": "2.0",
-                            "method": "call",
-                            "params": {
-                                "model": "discuss.channel",
-                                "method": "write",
-                                "args": [[self.busy.id], values],
-                                "kwargs": {},
-                            },
-                        }
-                    ),
-                    headers={"Content-Type": "application/json"},
-                )
-                error = response.json().get("error", {}).get("data", {})
-                self.assertEqual(error.get("name"), "odoo.exceptions.AccessError", response.text)
-        # a fake visitor put first in line through context defaults
+            with self.subTest(values=values):
+                error = self._rpc_error("discuss.channel", "write", [[self.busy.id], values])
+                self.assertEqual(error, "odoo.exceptions.AccessError")
+        fake_visitor = {
+            "name": "Fake visitor",
+            "channel_type": "livechat",
+            "livechat_channel_id": self.livechat.id,
+            "livechat_operator_id": self.operator.partner_id.id,
+        }
         for defaults in (
             {"default_livechat_waiting_since": "2000-01-01 00:00:00"},
             {"default_livechat_waiting_message_id": 1},
         ):
-            with self.subTest(defaults=defaults), mute_logger("odoo.http"):
-                response = self.url_open(
-                    "/web/dataset/call_kw/discuss.channel/create",
-                    data=json.dumps(
-                        {
-                            "jsonrpc": "2.0",
-                            "method": "call",
-                            "params": {
-                                "model": "discuss.channel",
-                                "method": "create",
-                                "args": [
-                                    {
-                                        "name": "Fake visitor",
-                                        "channel_type": "livechat",
-                                        "livechat_channel_id": self.livechat.id,
-                                        "livechat_operator_id": self.operator.partner_id.id,
-                                    }
-                                ],
-                                "kwargs": {"context": defaults},
-                            },
-                        }
-                    ),
-                    headers={"Content-Type": "application/json"},
-                )
-                error = response.json().get("error", {}).get("data", {})
-                self.assertEqual(error.get("name"), "odoo.exceptions.AccessError", response.text)
+            with self.subTest(defaults=defaults):
+                error = self._rpc_error("discuss.channel", "create", [fake_visitor], {"context": defaults})
+                self.assertEqual(error, "odoo.exceptions.AccessError")
         self.assertFalse(self.env["discuss.channel"].search([("name", "=", "Fake visitor")]))
         self.busy.invalidate_recordset()
         self.assertFalse(self.busy.livechat_waiting_since)
         self.assertEqual(self.busy.livechat_queue_position, 0)
+
+    def test_operators_read_the_line_not_the_sessions(self):
+        """Any Live Chat user reads who waits (Live Chat > Waiting Line), but
+        not a waiting session itself nor its messages."""
+        data = self.make_jsonrpc_request(
+            "/im_livechat/get_session", {"anonymous_name": "Secretive", "channel_id": self.livechat.id}
+        )
+        session = self.env["discuss.channel"].browse(data["discuss.channel"][0]["id"])
+        session.message_post(body="my card is 4111 1111", message_type="comment")
+        new_test_user(
+            self.env,
+            login="ext_line_reader",
+            password="ext-line-reader-pw",
+            groups="base.group_user,im_livechat.im_livechat_group_user",
+        )
+        self.authenticate("ext_line_reader", "ext-line-reader-pw")
+        lines = self.make_jsonrpc_request(
+            "/web/dataset/call_kw/im_livechat.waiting.line/search_read",
+            {
+                "model": "im_livechat.waiting.line",
+                "method": "search_read",
+                "args": [[]],
+                "kwargs": {"fields": ["visitor_name", "place", "channel_id", "expected_wait"]},
+            },
+        )
+        self.assertEqual([(line["visitor_name"], line["place"]) for line in lines], [(session.name, 1)])
+        self.assertEqual(
+            self._rpc_error("discuss.channel", "read", [[session.id], ["name"]]), "odoo.exceptions.AccessError"
+        )
+        with mute_logger("odoo.http"):
+            response = self.url_open(
+                "/discuss/channel/messages",
+                data=json.dumps({"jsonrpc": "2.0", "method": "call", "params": {"channel_id": session.id}}),
+                headers={"Content-Type": "application/json"},
+            )
+        self.assertNotIn("4111", response.text)
 
     def test_visitor_waits_in_line_over_http(self):
         init = self.make_jsonrpc_request("/im_livechat/init", {"channel_id": self.livechat.id})

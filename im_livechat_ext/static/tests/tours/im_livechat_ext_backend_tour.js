@@ -51,8 +51,8 @@ registry.category("web_tour.tours").add("im_livechat_ext_join_leave", {
     ],
 });
 
-// A manager sees "1 waiting" on the channel card, opens Live Chat > Waiting
-// Line and finds the visitor there with their place.
+// An operator sees "1 waiting" on the channel card, opens Live Chat > Waiting
+// Line and finds the visitor there with their place (not their messages).
 registry.category("web_tour.tours").add("im_livechat_ext_waiting_line_menu", {
     steps: () => [
         {trigger: ".o_kanban_record:contains(Tour Line) .o_livechat_waiting_count:contains(1 waiting)"},
@@ -60,8 +60,8 @@ registry.category("web_tour.tours").add("im_livechat_ext_waiting_line_menu", {
             trigger: ".o_main_navbar button:contains(Waiting Line), .o_main_navbar a:contains(Waiting Line)",
             run: "click",
         },
-        {trigger: ".o_list_renderer .o_data_row td[name=name]:contains(Waiting Wanda)"},
-        {trigger: ".o_data_row:contains(Waiting Wanda) td[name=livechat_queue_position]:contains(1)"},
-        {trigger: ".o_data_row:contains(Waiting Wanda) td[name=livechat_channel_id]:contains(Tour Line)"},
+        {trigger: ".o_list_renderer .o_data_row td[name=visitor_name]:contains(Waiting Wanda)"},
+        {trigger: ".o_data_row:contains(Waiting Wanda) td[name=place]:contains(1)"},
+        {trigger: ".o_data_row:contains(Waiting Wanda) td[name=channel_id]:contains(Tour Line)"},
     ],
 });
