@@ -126,7 +126,8 @@ class DiscussChannel(models.Model):
                 """SELECT session.id, lang.code, session.livechat_waiting_message_id
                      FROM discuss_channel session
                      LEFT JOIN res_lang lang ON lang.id = session.livechat_lang_id
-                    WHERE session.id = ANY(%s)""",
+                    WHERE session.id = ANY(%s)
+                    ORDER BY session.id""",
                 sorted(places),
             )
         )

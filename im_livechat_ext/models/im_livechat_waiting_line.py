@@ -1,5 +1,7 @@
-from odoo import api, fields, models, tools
+from odoo import fields, models, tools
 from odoo.tools import SQL
+
+from ..tools import waiting_line
 
 
 class ImLivechatWaitingLine(models.Model):
@@ -36,10 +38,31 @@ class ImLivechatWaitingLine(models.Model):
             )
         )
 
-    @api.depends("place")
     def _compute_session_facts(self):
-        # sudo: discuss.channel - only these two facts of the waiting sessions are shown
-        sessions = self.env["discuss.channel"].sudo().browse(self.ids)
-        for line, session in zip(self, sessions, strict=True):
-            line.expertise_ids = session.livechat_expertise_ids
-            line.expected_wait = session.livechat_expected_wait
+        """Expertise and expected wait of the lines that are in the view, read
+        through the view itself: an id of any other session gets nothing."""
+        ids = [line_id for line_id in self.ids if isinstance(line_id, int)]
+        facts = {}
+        if ids:
+            self.env.cr.execute(
+                SQL(
+                    """SELECT line.id, line.channel_id, line.place,
+                              ARRAY(SELECT rel.im_livechat_expertise_id
+                                      FROM discuss_channel_im_livechat_expertise_rel rel
+                                     WHERE rel.discuss_channel_id = line.id ORDER BY 1)
+                         FROM %s line WHERE line.id = ANY(%s)""",
+                    SQL.identifier(self._table),
+                    ids,
+                )
+            )
+            facts = {
+                line_id: (channel_id, place, expertise)
+                for line_id, channel_id, place, expertise in self.env.cr.fetchall()
+            }
+        channels = self.env["im_livechat.channel"].browse({channel_id for channel_id, _p, _e in facts.values()})
+        estimates = channels._get_waiting_estimates() if channels else {}
+        Expertise = self.env["im_livechat.expertise"]
+        for line in self:
+            channel_id, place, expertise_ids = facts.get(line.id, (None, 0, []))
+            line.expertise_ids = Expertise.browse(expertise_ids)
+            line.expected_wait = waiting_line.expected_wait_seconds(place, *estimates[channel_id]) if place else 0

@@ -485,6 +485,18 @@ class TestWaitingLineOverHttp(HttpCase):
             },
         )
         self.assertEqual([(line["visitor_name"], line["place"]) for line in lines], [(session.name, 1)])
+        # any other session's id gives nothing through the view
+        self.busy.livechat_expertise_ids = self.env["im_livechat.expertise"].create({"name": "Secret subject"})
+        other = self.make_jsonrpc_request(
+            "/web/dataset/call_kw/im_livechat.waiting.line/read",
+            {
+                "model": "im_livechat.waiting.line",
+                "method": "read",
+                "args": [[self.busy.id], ["expertise_ids", "expected_wait"]],
+                "kwargs": {},
+            },
+        )
+        self.assertFalse(other and other[0]["expertise_ids"], other)
         self.assertEqual(
             self._rpc_error("discuss.channel", "read", [[session.id], ["name"]]), "odoo.exceptions.AccessError"
         )
