@@ -119,7 +119,6 @@ class DiscussChannel(models.Model):
         if not places:
             return
         estimates = livechat_channels._get_waiting_estimates()
-        odoobot = self.env.ref("base.partner_root")
         # language and line message of every one, in one query whatever their number
         self.env.cr.execute(
             SQL(
@@ -145,10 +144,7 @@ class DiscussChannel(models.Model):
             if message_id:
                 bodies[message_id] = (session, body)
             else:
-                message = session.message_post(
-                    author_id=odoobot.id, body=body, message_type="notification", subtype_xmlid="mail.mt_comment"
-                )
-                session.livechat_waiting_message_id = message
+                session.livechat_waiting_message_id = session._post_line_notice(body)
         if not bodies:
             return
         # one UPDATE for the whole line, of the texts that changed only
@@ -180,7 +176,7 @@ class DiscussChannel(models.Model):
             self.env["im_livechat.channel"]._trigger_waiting_line_dispatch()
         for (message_id,) in changed or []:
             session, body = bodies[message_id]
-            session._bus_send("mail.record/insert", {"mail.message": [{"id": message_id, "body": body}]})
+            session._send_new_body(message_id, body)
 
     def _livechat_enter_waiting_line(self, expertises):
         """The visitor of this session waits in line with these expertises
@@ -223,17 +219,25 @@ class DiscussChannel(models.Model):
         if message and message.model == "discuss.channel" and message.res_id == self.id:
             # the line message becomes the notice: the visitor sees it change live
             message.body = joined
-            self._bus_send("mail.record/insert", {"mail.message": [{"id": message.id, "body": joined}]})
+            self._send_new_body(message.id, joined)
             self.sudo().livechat_waiting_message_id = False
         else:
-            self.message_post(
-                author_id=self.env.ref("base.partner_root").id,
-                body=joined,
-                message_type="notification",
-                subtype_xmlid="mail.mt_comment",
-            )
+            self._post_line_notice(joined)
         self._broadcast(operator.partner_id.ids)
         routing_sql.mark_assigned(self.env.cr, operator.ids)
+
+    def _post_line_notice(self, body):
+        """A notice of the waiting line in the chat, from OdooBot."""
+        return self.message_post(
+            author_id=self.env.ref("base.partner_root").id,
+            body=body,
+            message_type="notification",
+            subtype_xmlid="mail.mt_comment",
+        )
+
+    def _send_new_body(self, message_id, body):
+        """The members' windows show a message's new text, live."""
+        self._bus_send("mail.record/insert", {"mail.message": [{"id": message_id, "body": body}]})
 
     def _close_livechat_session(self, **kwargs):
         """A visitor who leaves is out of the line; a closed chat frees a slot."""

@@ -210,9 +210,10 @@ class ImLivechatChannel(models.Model):
         for channel in self:
             channel.available_operator_count = len(channel.available_operator_ids)
 
-    def _get_available_operators(self, users=None):
+    def _get_available_operators(self, users=None, present_only=False):
         """Those of `users` (default: this channel's operators) who can take a
-        chat of this channel now, in one query."""
+        chat of this channel now, in one query; with `present_only`, those
+        present, full or not (F8)."""
         self.ensure_one()
         if users is not None and not users:
             return self.env["res.users"]
@@ -225,7 +226,7 @@ class ImLivechatChannel(models.Model):
             inactive_before=now - timedelta(minutes=timeout) if timeout else None,
             channel_id=self.id,
             user_ids=users.ids if users is not None else None,
-            **self._get_capacity_limits(),
+            **({"max_sessions": None, "block_call": False} if present_only else self._get_capacity_limits()),
         )
         return self.env["res.users"].browse(user_ids)
 
@@ -455,24 +456,7 @@ class ImLivechatChannel(models.Model):
         self.invalidate_recordset(["available_operator_ids"])
         if self.available_operator_ids & experts:
             return False
-        return bool(self._get_present_operators() & experts)
-
-    def _get_present_operators(self):
-        """Operators of the channel present now, full or not (F8)."""
-        self.ensure_one()
-        self.env.flush_all()
-        now = fields.Datetime.now()
-        timeout = self.operator_inactivity_timeout
-        return self.env["res.users"].browse(
-            routing_sql.available_operator_ids(
-                self.env.cr,
-                now,
-                inactive_before=now - timedelta(minutes=timeout) if timeout else None,
-                max_sessions=None,
-                block_call=False,
-                channel_id=self.id,
-            )
-        )
+        return bool(self._get_available_operators(present_only=True) & experts)
 
     @api.model
     def _cron_dispatch_waiting_visitors(self):
