@@ -226,7 +226,11 @@ class ImLivechatChannel(models.Model):
             inactive_before=now - timedelta(minutes=timeout) if timeout else None,
             channel_id=self.id,
             user_ids=users.ids if users is not None else None,
-            **({"max_sessions": None, "block_call": False} if present_only else self._get_capacity_limits()),
+            **(
+                {"max_sessions": None, "block_call": False, "own_limits": False}
+                if present_only
+                else self._get_capacity_limits()
+            ),
         )
         return self.env["res.users"].browse(user_ids)
 

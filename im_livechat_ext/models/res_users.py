@@ -1,5 +1,5 @@
-from odoo import _, fields, models
-from odoo.exceptions import AccessError
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, ValidationError
 
 from ..tools.x2many_commands import linked_ids
 
@@ -16,6 +16,29 @@ class ResUsers(models.Model):
         groups="im_livechat.im_livechat_group_user",
         help="Subjects you know: chats asking for them are routed to you first.",
     )
+    livechat_max_sessions = fields.Integer(
+        "Maximum Ongoing Chats",
+        default=0,
+        copy=False,
+        groups="im_livechat.im_livechat_group_manager",
+        help="This operator never gets more ongoing live chats than this, in any channel, whatever the "
+        "channel's limit. 0 follows each channel's limit.",
+    )
+
+    _sql_constraints = [
+        (
+            "livechat_max_sessions_positive",
+            "CHECK(livechat_max_sessions >= 0)",
+            "An operator's maximum of ongoing chats cannot be negative (0 follows the channel's limit).",
+        ),
+    ]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        defaults = {key.removeprefix("default_") for key in self.env.context if key.startswith("default_")}
+        if "livechat_max_sessions" in defaults or any("livechat_max_sessions" in vals for vals in vals_list):
+            self._check_livechat_manager()
+        return super().create(vals_list)
 
     @property
     def SELF_READABLE_FIELDS(self):
@@ -26,12 +49,29 @@ class ResUsers(models.Model):
         return super().SELF_WRITEABLE_FIELDS + ["livechat_expertise_ids"]
 
     def write(self, vals):
+        if "livechat_max_sessions" in vals:
+            self._check_livechat_manager()
+            if set(vals) == {"livechat_max_sessions"}:
+                # Live Chat managers set it on operators they may not otherwise edit
+                return super(ResUsers, self.sudo()).write(vals)
         if not self.env.su and self == self.env.user:
             self._check_own_livechat_write(vals)
         # the users' field is computed from the settings and would drop an
         # inactive language before the settings ever see it
         self.env["res.users.settings"]._check_livechat_langs_active(vals.get("livechat_lang_ids"))
         return super().write(vals)
+
+    @api.constrains("livechat_max_sessions")
+    def _check_livechat_max_sessions(self):
+        if any(user.livechat_max_sessions < 0 for user in self):
+            raise ValidationError(
+                _("An operator's maximum of ongoing chats cannot be negative (0 follows the channel's limit).")
+            )
+
+    def _check_livechat_manager(self):
+        """An operator's own limit is for Live Chat managers to set (F19)."""
+        if not (self.env.su or self.env.user.has_group("im_livechat.im_livechat_group_manager")):
+            raise AccessError(_("Only Live Chat managers can set an operator's maximum of ongoing chats."))
 
     def _check_own_livechat_write(self, vals):
         """Stock writes self-writeable fields of one's own user as superuser:

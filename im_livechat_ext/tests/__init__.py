@@ -10,3 +10,4 @@ from . import test_rights_http
 from . import test_extension_point
 from . import test_routing_rules
 from . import test_waiting_line
+from . import test_operator_limit

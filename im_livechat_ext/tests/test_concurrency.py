@@ -184,6 +184,32 @@ class TestLastFreeSlot(BaseCase):
             cr.commit()  # pylint: disable=invalid-commit
         self.assertEqual(self._sessions_per_operator(), {self.french.id: 2})
 
+    def test_own_limit_is_protected_in_an_unlimited_channel(self):
+        """F19: the channel sets no limit but the operator has one of her own:
+        a second visitor in flight waits for her instead of sharing her last
+        slot, then Odoo's retry finds her full."""
+        self._set_channel(max_sessions_mode="unlimited", user_ids=[Command.set(self.french.ids)])
+        with closing(self._new_env().cr) as cr:
+            self.french.with_env(api.Environment(cr, SUPERUSER_ID, {})).livechat_max_sessions = 1
+            cr.commit()  # pylint: disable=invalid-commit
+        first, second = self._new_env(), self._new_env()
+        with closing(first.cr), closing(second.cr):
+            second.cr.execute("SELECT 1")  # the second transaction's snapshot starts now
+            self.assertEqual(self._give_session(first), self.french.with_env(first))
+            second.cr.execute("SAVEPOINT waiting; SET LOCAL lock_timeout = '300ms'")
+            with self.assertRaises(psycopg2.errors.LockNotAvailable), mute_logger("odoo.sql_db"):
+                self._give_session(second)
+            second.cr.execute("ROLLBACK TO SAVEPOINT waiting; SET LOCAL lock_timeout = 0")
+            second.invalidate_all()
+            first.cr.commit()  # pylint: disable=invalid-commit
+            with self.assertRaises(psycopg2.errors.SerializationFailure), mute_logger("odoo.sql_db"):
+                self._give_session(second)
+            second.cr.rollback()
+        with closing(self._new_env().cr) as cr:
+            retry = api.Environment(cr, SUPERUSER_ID, {})
+            self.assertFalse(self._give_session(retry), "her only slot is taken: nobody")
+        self.assertEqual(self._sessions_per_operator(), {self.french.id: 1})
+
     def test_unlimited_channel_spreads_a_burst(self):
         """Without a limit, simultaneous visitors still take different operators
         rather than queueing on the same one."""

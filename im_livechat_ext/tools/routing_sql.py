@@ -62,23 +62,29 @@ def _in_a_call_sql(partners):
     )
 
 
-def available_operator_ids(cr, now, inactive_before, max_sessions, block_call, channel_id=None, user_ids=None):
+def available_operator_ids(
+    cr, now, inactive_before, max_sessions, block_call, channel_id=None, user_ids=None, own_limits=True
+):
     """Ids of those of `user_ids` (else of the operators of `channel_id`) who
     can take a chat now: active internal users, online (not away) and active
-    since `inactive_before` (None: any time), under `max_sessions` (None: no
-    limit), not in a call when `block_call`. Load and calls are read only
-    when a limit or the call rule needs them."""
+    since `inactive_before` (None: any time), under their own limit (with
+    `own_limits`) else `max_sessions` (None: no limit), not in a call when
+    `block_call`. Load and calls are read only for operators a limit or the
+    call rule applies to."""
     if user_ids is None:
         operators = SQL("IN (SELECT user_id FROM im_livechat_channel_im_user WHERE channel_id = %s)", channel_id)
     else:
         operators = SQL("= ANY(%s)", list(user_ids))
     conditions = [SQL("TRUE")]
-    if max_sessions is not None:
+    if max_sessions is not None or own_limits:
+        # with no limit for anybody, the load query is never run
         conditions.append(
             SQL(
-                "candidate.partner_id NOT IN (SELECT partner_id FROM (%s) load WHERE ongoing >= %s)",
-                _ongoing_sessions_sql(now, SQL("SELECT partner_id FROM candidate")),
-                max_sessions,
+                """(candidate.max_sessions IS NULL OR candidate.partner_id NOT IN (
+                       SELECT load.partner_id FROM (%s) load
+                         JOIN candidate limited ON limited.partner_id = load.partner_id
+                        WHERE load.ongoing >= limited.max_sessions))""",
+                _ongoing_sessions_sql(now, SQL("SELECT partner_id FROM candidate WHERE max_sessions IS NOT NULL")),
             )
         )
     if block_call:
@@ -89,7 +95,9 @@ def available_operator_ids(cr, now, inactive_before, max_sessions, block_call, c
         SQL(
             """
             WITH candidate AS (
-                SELECT u.id AS user_id, u.partner_id
+                SELECT u.id AS user_id, u.partner_id,
+                       COALESCE(CASE WHEN %(own_limits)s THEN NULLIF(u.livechat_max_sessions, 0) END,
+                                %(max_sessions)s::int) AS max_sessions
                   FROM res_users u
                   JOIN bus_presence presence ON presence.user_id = u.id
                  WHERE u.id %(operators)s
@@ -104,6 +112,8 @@ def available_operator_ids(cr, now, inactive_before, max_sessions, block_call, c
             """,
             operators=operators,
             inactive_before=inactive_before,
+            own_limits=bool(own_limits),
+            max_sessions=max_sessions,
             can_take=SQL(" AND ").join(conditions),
         )
     )
@@ -148,7 +158,7 @@ def rank_operators(
     """The best `limit` of `user_ids` (operators who can take a chat now),
     best first, as dicts: user_id, partner_id, chat_name, tier, ongoing,
     in_call, lang_code (the language that matched), same_country,
-    matched_ids, has_status. `chat_lang_relation`: table and columns of the
+    matched_ids, has_status, own_limit (F19; None: the channel's). `chat_lang_relation`: table and columns of the
     settings' chat languages.
 
     Tiers come first, from facts that cost little (languages, country,
@@ -161,7 +171,7 @@ def rank_operators(
             WITH candidate AS (
                 SELECT u.id AS user_id, u.partner_id, p.lang AS main_lang, p.country_id,
                        COALESCE(NULLIF(settings.livechat_username, ''), p.name) AS chat_name,
-                       settings.id AS settings_id
+                       settings.id AS settings_id, NULLIF(u.livechat_max_sessions, 0) AS own_limit
                   FROM unnest(%(user_ids)s::int[]) AS wanted(id)
                   JOIN res_users u ON u.id = wanted.id
                   JOIN res_partner p ON p.id = u.partner_id
@@ -183,7 +193,7 @@ def rank_operators(
                  WHERE rel.expertise_id = ANY(%(expertise_ids)s)
                  GROUP BY rel.user_id
             ), fact AS (
-                SELECT candidate.user_id, candidate.partner_id, candidate.chat_name,
+                SELECT candidate.user_id, candidate.partner_id, candidate.chat_name, candidate.own_limit,
                        %(lang)s::varchar IS NOT NULL
                            AND (candidate.main_lang = %(lang)s OR COALESCE(chat_lang.exact, FALSE)) AS speaks_exact,
                        CASE WHEN %(lang)s::varchar IS NOT NULL THEN
@@ -232,7 +242,7 @@ def rank_operators(
                   LEFT JOIN %(status_table)s status ON status.user_id = best.user_id
             )
             SELECT user_id, partner_id, chat_name, ongoing, in_call, lang_code, same_country, matched_ids,
-                   has_status,
+                   has_status, own_limit,
                    CASE WHEN partner_id = %(previous_partner_id)s AND NOT (in_call AND ongoing >= %(call_limit)s)
                         THEN %(previous_tier)s ELSE preference_tier END AS tier
               FROM ranked
@@ -279,7 +289,8 @@ def claim_first(cr, ranked, protect_capacity, wait=True):
     does not see that chat, so it would misjudge their load.
 
     When every ranked operator is being claimed, nobody is turned away: with
-    no limit to protect (`protect_capacity` false) the best one is shared, as
+    no limit to protect (`protect_capacity` false and the best one has no
+    limit of their own) the best one is shared, as
     stock Odoo does; with a limit, we wait for the best one's transaction and,
     if it gave them a chat, fail to serialize so that Odoo retries the whole
     request with a view that sees that chat. Without `wait` (serving the
@@ -309,7 +320,7 @@ def claim_first(cr, ranked, protect_capacity, wait=True):
         for user_id in user_ids:
             if try_in_savepoint(cr, _lock_sql(user_id, skip_locked=True)):
                 return user_id
-    if not protect_capacity:
+    if not (protect_capacity or ranked[0]["own_limit"]):
         return user_ids[0]
     if not wait:
         return None
