@@ -1,16 +1,19 @@
 from markupsafe import Markup
 
-from odoo import _, api, fields, models
+from odoo import Command, _, api, fields, models
 from odoo.exceptions import AccessError
-from odoo.tools import SQL
+from odoo.tools import SQL, html2plaintext
 
-from ..tools import routing_sql, waiting_line
+from ..tools import routing_sql, unanswered, waiting_line
 
 # the routing counts ongoing chats per operator at every selection; the
 # uninstall hook drops this index, which Odoo would not
 ONGOING_CHATS_INDEX = "discuss_channel_livechat_ongoing_index"
 # the waiting line sets these itself (as superuser), nobody else
 WAITING_LINE_FIELDS = {"livechat_waiting_since", "livechat_waiting_message_id"}
+# the routing records these itself (as superuser), nobody else
+ROUTING_FACT_FIELDS = {"livechat_skipped_operator_ids", "livechat_transferred"}
+TRANSFER_COMMAND = "/transfer"
 
 
 class DiscussChannel(models.Model):
@@ -63,14 +66,29 @@ class DiscussChannel(models.Model):
     livechat_waiting_message_id = fields.Many2one(
         "mail.message", "Place in Line Message", readonly=True, copy=False, groups="base.group_system"
     )
+    livechat_skipped_operator_ids = fields.Many2many(
+        "res.partner",
+        "discuss_channel_livechat_skipped_operator_rel",
+        "channel_id",
+        "partner_id",
+        string="Skipped Operators",
+        readonly=True,
+        copy=False,
+        groups="base.group_user",
+        help="Operators who left this chat unanswered: it is never given to them again.",
+    )
+    livechat_transferred = fields.Boolean(
+        "Transferred",
+        readonly=True,
+        copy=False,
+        groups="base.group_user",
+        help="An operator transferred this chat to an expert with /transfer.",
+    )
 
     @api.model_create_multi
     def create(self, vals_list):
         defaults = {key.removeprefix("default_") for key in self.env.context if key.startswith("default_")}
-        if not self.env.su and (
-            WAITING_LINE_FIELDS & defaults or any(WAITING_LINE_FIELDS.intersection(vals) for vals in vals_list)
-        ):
-            raise AccessError(_("Only the waiting line itself puts a visitor in line."))
+        self._check_routing_fields_written(defaults.union(*vals_list))
         channels = super().create(vals_list)
         livechats = channels.filtered(lambda c: c.channel_type == "livechat" and c.livechat_channel_id)
         waiting = livechats.filtered("livechat_waiting_since")
@@ -85,11 +103,20 @@ class DiscussChannel(models.Model):
         return channels
 
     def write(self, vals):
-        # readonly in views is not enforced on RPC: a member of a session must
-        # not jump the line, nor point it at another visitor's message
-        if not self.env.su and WAITING_LINE_FIELDS.intersection(vals):
-            raise AccessError(_("Only the waiting line itself puts a visitor in line."))
+        self._check_routing_fields_written(vals)
         return super().write(vals)
+
+    @api.model
+    def _check_routing_fields_written(self, names):
+        """Readonly in views is not enforced on RPC: a member of a session
+        must not jump the line, point it at another visitor's message, nor
+        choose who is skipped."""
+        if self.env.su:
+            return
+        if WAITING_LINE_FIELDS.intersection(names):
+            raise AccessError(_("Only the waiting line itself puts a visitor in line."))
+        if ROUTING_FACT_FIELDS.intersection(names):
+            raise AccessError(_("Only the routing itself records who was skipped or transferred."))
 
     def _compute_livechat_queue(self):
         """Every place and estimate in a fixed number of queries."""
@@ -191,40 +218,264 @@ class DiscussChannel(models.Model):
         self._notify_waiting_line(self.livechat_channel_id, only=self)
 
     def _livechat_join_waiting_operator(self, routing):
-        """The operator chosen for a waiting visitor joins, as in chatbot
-        forwarding: "X has joined", the session's operator and reason."""
+        """The operator chosen for a waiting visitor joins."""
         self.ensure_one()
-        operator = routing.operator
-        chat_name = operator.livechat_username or operator.partner_id.name
         waited = int((fields.Datetime.now() - self.livechat_waiting_since).total_seconds())
-        self.add_members(partner_ids=operator.partner_id.ids, open_chat_window=True, post_joined_message=False)
-        visitor = self.channel_member_ids.filtered(lambda m: m.partner_id and m.partner_id != self.livechat_operator_id)
-        visitor_name = self.anonymous_name or (visitor.partner_id - operator.partner_id)[:1].name or self.name
-        company_env = self.with_context(lang=self.env.company.partner_id.lang or "en_US").env
-        self.sudo().write(
+        reason = self._company_env()._(
+            "%(reason)s (waited %(seconds)s s in line)", reason=routing.reason, seconds=waited
+        )
+        self._livechat_hand_over(routing.operator, reason)
+
+    def _livechat_hand_over(self, operator, reason, leaving=None):
+        """`operator` takes this chat over, as in chatbot forwarding: "X has
+        joined", the session's operator and routing reason; then the
+        `leaving` partners leave it. The waiting line, reassignment (F18) and
+        /transfer (F20) all hand a chat over here."""
+        self.ensure_one()
+        session = self.sudo()
+        leaving = leaving or self.env["res.partner"]
+        chat_name = operator.livechat_username or operator.partner_id.name
+        visitor_name = session._livechat_visitor_name()
+        session.add_members(partner_ids=operator.partner_id.ids, open_chat_window=True, post_joined_message=False)
+        session.write(
             {
                 "livechat_operator_id": operator.partner_id.id,
                 "name": f"{visitor_name} {chat_name}",
                 "livechat_waiting_since": False,
                 # a chat that starts now: it counts as ongoing for the routing
                 "last_interest_dt": fields.Datetime.now(),
-                "livechat_routing_reason": company_env._(
-                    "%(reason)s (waited %(seconds)s s in line)", reason=routing.reason, seconds=waited
-                ),
+                "livechat_routing_reason": reason,
             }
         )
-        env = self.with_context(lang=self.livechat_lang_id.code or "en_US").env
+        env = self.with_context(lang=session.livechat_lang_id.code or "en_US").env
         joined = Markup('<div class="o_mail_notification">%s</div>') % env._("%s has joined", chat_name)
-        message = self.livechat_waiting_message_id
+        message = session.livechat_waiting_message_id
         if message and message.model == "discuss.channel" and message.res_id == self.id:
             # the line message becomes the notice: the visitor sees it change live
             message.body = joined
-            self._send_new_body(message.id, joined)
-            self.sudo().livechat_waiting_message_id = False
+            session._send_new_body(message.id, joined)
+            session.livechat_waiting_message_id = False
         else:
-            self._post_line_notice(joined)
-        self._broadcast(operator.partner_id.ids)
+            session._post_line_notice(joined)
+        session._broadcast(operator.partner_id.ids)
+        for partner in leaving & session.channel_member_ids.partner_id:
+            session._action_unfollow(partner)
         routing_sql.mark_assigned(self.env.cr, operator.ids)
+        if session.livechat_channel_id.unanswered_timeout:
+            # the new operator's own time to answer starts now
+            self._schedule_unanswered_check(self.ids)
+
+    def _livechat_visitor_name(self):
+        """The visitor's name as operators see it."""
+        self.ensure_one()
+        if self.anonymous_name:
+            return self.anonymous_name
+        visitor = self.channel_member_ids.partner_id.filtered("partner_share")[:1]
+        return visitor.name or self.name
+
+    def _company_env(self):
+        """Routing reasons are for managers: in the company's language."""
+        return self.with_context(lang=self.env.company.partner_id.lang or "en_US").env
+
+    # ------------------------------------------------------------------
+    # Unanswered chats (F18): which ones, in tools/unanswered.py
+    # ------------------------------------------------------------------
+    def _message_post_after_hook(self, message, msg_vals):
+        result = super()._message_post_after_hook(message, msg_vals)
+        if (
+            self.channel_type == "livechat"
+            and message.message_type == "comment"
+            and (message.author_guest_id or message.author_id.partner_share)
+            and self.sudo().livechat_channel_id.unanswered_timeout
+        ):
+            # a visitor's first unanswered message starts the operator's clock
+            self._schedule_unanswered_check(self.ids, first_message=message)
+        return result
+
+    @api.model
+    def _schedule_unanswered_check(self, session_ids=None, first_message=None):
+        """Check these sessions (None: all) to the second when their operator's
+        time to answer runs out; with `first_message`, only if it is the
+        visitor's first unanswered message (their next ones change nothing)."""
+        self.env.flush_all()
+        now = fields.Datetime.now()
+        rows = unanswered.unanswered_sessions(self.env.cr, now, session_ids, due_only=False)
+        if first_message:
+            rows = [row for row in rows if row["first_message_id"] == first_message.id]
+        upcoming = [row["due"] for row in rows if row["due"] > now]
+        if upcoming:
+            self.env.ref("im_livechat_ext.ir_cron_reassign_unanswered_sessions").sudo()._trigger(at=min(upcoming))
+
+    @api.model
+    def _reassign_unanswered_sessions(self):
+        """F18: each session whose visitor has waited longer than the channel's
+        unanswered timeout for their operator's answer goes to the next
+        operator by the routing rules; the silent one leaves it and is told.
+        An operator answering right now, or since this run began, wins: their
+        session is locked or changed, and skipped. Returns how many moved."""
+        self.env.flush_all()
+        now = fields.Datetime.now()
+        moved, busy = 0, False
+        for row in unanswered.unanswered_sessions(self.env.cr, now):
+            if not unanswered.lock_session(self.env.cr, row["session_id"]):
+                busy = True
+                continue
+            moved += self.sudo().browse(row["session_id"])._reassign_unanswered(row, now)
+        self._schedule_unanswered_check()
+        if busy:
+            self.env.ref("im_livechat_ext.ir_cron_reassign_unanswered_sessions").sudo()._trigger()
+        return moved
+
+    def _reassign_unanswered(self, row, now):
+        """The next operator takes this unanswered chat (or, with nobody and a
+        waiting line, it goes back in line with its original time)."""
+        self.ensure_one()
+        livechat = self.livechat_channel_id
+        silent = self.env["res.partner"].browse(row["operator_partner_id"])
+        seconds = int((now - row["waiting_since"]).total_seconds())
+        routing = livechat._route_visitor(
+            lang=self.livechat_lang_id.code,
+            country_id=self.country_id.id,
+            expertises=self.livechat_expertise_ids,
+            exclude_users=(self.livechat_skipped_operator_ids | silent).user_ids,
+            wait_for_claimed=False,
+        )
+        if not routing.operator and not livechat.waiting_line:
+            return 0  # nobody else: the chat stays where it is
+        self.livechat_skipped_operator_ids = [Command.link(silent.id)]
+        visitor = self._livechat_visitor_name()
+        silent_user = silent.user_ids[:1]
+        if routing.operator:
+            reason = self._company_env()._(
+                "Reassigned after %(seconds)s s without an answer from %(operator)s: %(reason)s",
+                seconds=seconds,
+                operator=silent_user.livechat_username or silent.name,
+                reason=routing.reason,
+            )
+            self._livechat_hand_over(routing.operator, reason, leaving=silent)
+            new_name = routing.operator.livechat_username or routing.operator.name
+            livechat._tell_operator(
+                silent_user,
+                lambda env: env._(
+                    "%(visitor)s waited %(seconds)s s for your answer in a live chat: %(operator)s took it over.",
+                    visitor=visitor,
+                    seconds=seconds,
+                    operator=new_name,
+                ),
+            )
+        else:
+            self._livechat_back_in_line(silent)
+            livechat._tell_operator(
+                silent_user,
+                lambda env: env._(
+                    "%(visitor)s waited %(seconds)s s for your answer in a live chat: "
+                    "they are back in the waiting line for another operator.",
+                    visitor=visitor,
+                    seconds=seconds,
+                ),
+            )
+        return 1
+
+    def _livechat_back_in_line(self, leaving):
+        """Back in the waiting line, at the place of the session's start:
+        OdooBot holds the chat again and `leaving` leaves it."""
+        self.ensure_one()
+        odoobot = self.env.ref("base.partner_root")
+        self.add_members(partner_ids=odoobot.ids, post_joined_message=False)
+        self.write(
+            {
+                "livechat_operator_id": odoobot.id,
+                "livechat_waiting_since": self.create_date,
+                "livechat_routing_reason": False,
+            }
+        )
+        self._action_unfollow(leaving)
+        self._notify_waiting_line(self.livechat_channel_id, only=self)
+
+    # ------------------------------------------------------------------
+    # /transfer <expertise> (F20), as stock's /lead
+    # ------------------------------------------------------------------
+    def execute_command_transfer(self, **kwargs):
+        """/transfer <expertise>: the best operator of that expertise who can
+        take a chat joins, the one typing leaves. /transfer alone lists the
+        expertises. Nobody or an unknown expertise: a message, no change."""
+        self.ensure_one()
+        self._check_transfer_access()
+        session = self.sudo()
+        name = html2plaintext(kwargs.get("body") or "").strip().removeprefix(TRANSFER_COMMAND).strip()
+        if not session.livechat_active:
+            return self._send_transfer_notice(_("This chat is over: there is nobody to transfer."))
+        me = self.env.user
+        excluded = me | (session.livechat_operator_id | session.livechat_skipped_operator_ids).user_ids
+        if not name:
+            return self._send_transfer_notice(self._transfer_help(excluded))
+        expertise = self.env["im_livechat.expertise"]._find_by_name(name)
+        if not expertise:
+            return self._send_transfer_notice(
+                _(
+                    "There is no expertise named %(name)s. Type %(command)s alone to list them.",
+                    name=name,
+                    command=TRANSFER_COMMAND,
+                )
+            )
+        routing = session.livechat_channel_id._route_visitor(
+            users=expertise.sudo().user_ids,
+            exclude_users=excluded,
+            lang=session.livechat_lang_id.code,
+            country_id=session.country_id.id,
+            expertises=expertise,
+            wait_for_claimed=False,
+        )
+        if not routing.operator:
+            return self._send_transfer_notice(
+                _(
+                    "Nobody with the expertise %(expertise)s can take a chat now: the chat stays with you.",
+                    expertise=expertise.name,
+                )
+            )
+        reason = self._company_env()._(
+            "Transferred by %(operator)s: %(reason)s",
+            operator=me.livechat_username or me.name,
+            reason=routing.reason,
+        )
+        session.write({"livechat_expertise_ids": [Command.set(expertise.ids)], "livechat_transferred": True})
+        session._livechat_hand_over(routing.operator, reason, leaving=me.partner_id)
+        return True
+
+    def _check_transfer_access(self):
+        """Operators of the chat (and Live Chat managers) transfer it; never a
+        visitor, whatever they send over RPC."""
+        user = self.env.user
+        if not (
+            self.channel_type == "livechat"
+            and user._is_internal()
+            and (self.is_member or user.has_group("im_livechat.im_livechat_group_manager"))
+        ):
+            raise AccessError(_("Only the operators of a live chat can transfer it."))
+
+    def _transfer_help(self, excluded):
+        """Each expertise with how many of its operators can take a chat now."""
+        Expertise = self.env["im_livechat.expertise"].sudo()
+        expertises = Expertise.search([])
+        available = self.sudo().livechat_channel_id._get_available_operators(expertises.user_ids - excluded)
+        lines = Markup("").join(
+            Markup("<li>%s</li>")
+            % _(
+                "%(expertise)s: %(count)s can take a chat now",
+                expertise=expertise.name,
+                count=len(expertise.user_ids & available),
+            )
+            for expertise in expertises
+        )
+        return Markup("%s<ul>%s</ul>") % (
+            _("Transfer this chat to an expert: %(command)s expertise", command=TRANSFER_COMMAND),
+            lines,
+        )
+
+    def _send_transfer_notice(self, body):
+        """A message only the operator who typed the command sees."""
+        self.env.user._bus_send_transient_message(self, body)
+        return False
 
     def _post_line_notice(self, body):
         """A notice of the waiting line in the chat, from OdooBot."""

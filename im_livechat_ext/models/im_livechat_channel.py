@@ -40,6 +40,7 @@ ROUTING_SETTINGS = {
     "operator_inactivity_timeout",
     "waiting_line",
     "expert_wait_time",
+    "unanswered_timeout",
 }
 # settings that change who can take a chat: the waiting line is served again
 SLOT_SETTINGS = {"user_ids", "max_sessions_mode", "max_sessions", "block_assignment_during_call", "waiting_line"}
@@ -97,6 +98,13 @@ class ImLivechatChannel(models.Model):
         help="With a waiting line: a visitor who asked for a subject waits up to this long for a "
         "present expert of it to be free before the other operators are considered. 0 routes at once.",
     )
+    unanswered_timeout = fields.Integer(
+        "Reassign Unanswered Chats After (seconds)",
+        default=0,
+        groups="base.group_user",
+        help="When the visitor has written and their operator has not answered for this long, the chat "
+        "goes to the next operator by the routing rules and the silent one leaves it. 0 never reassigns.",
+    )
     waiting_count = fields.Integer("Waiting Visitors", compute="_compute_waiting_count", groups="base.group_user")
     # the routing's SQL keeps active users only: no ORM pass over them again
     available_operator_ids = fields.Many2many(context={"active_test": False})
@@ -118,6 +126,11 @@ class ImLivechatChannel(models.Model):
             "expert_wait_time_positive",
             "CHECK(expert_wait_time >= 0)",
             "The wait for an expert cannot be negative (0 routes at once).",
+        ),
+        (
+            "unanswered_timeout_positive",
+            "CHECK(unanswered_timeout >= 0)",
+            "The time before an unanswered chat is reassigned cannot be negative (0 never reassigns).",
         ),
     ]
 
@@ -171,7 +184,7 @@ class ImLivechatChannel(models.Model):
         default = self._fields[name].default
         return (default(self) if default else False) or False
 
-    @api.constrains("max_sessions", "operator_inactivity_timeout", "expert_wait_time")
+    @api.constrains("max_sessions", "operator_inactivity_timeout", "expert_wait_time", "unanswered_timeout")
     def _check_routing_limits(self):
         # Same rules as the SQL constraints, with a message that names the field.
         for channel in self:
@@ -181,6 +194,10 @@ class ImLivechatChannel(models.Model):
                 raise ValidationError(_("The inactivity timeout cannot be negative (0 never removes operators)."))
             if channel.expert_wait_time < 0:
                 raise ValidationError(_("The wait for an expert cannot be negative (0 routes at once)."))
+            if channel.unanswered_timeout < 0:
+                raise ValidationError(
+                    _("The time before an unanswered chat is reassigned cannot be negative (0 never reassigns).")
+                )
 
     @api.depends("user_ids")
     def _compute_operator_count(self):
@@ -434,8 +451,13 @@ class ImLivechatChannel(models.Model):
                 lang=session.livechat_lang_id.code,
                 country_id=session.country_id.id,
                 expertises=expertises,
+                # those who left this visitor unanswered never get them again (F18)
+                exclude_users=session.livechat_skipped_operator_ids.user_ids,
                 wait_for_claimed=False,
             )
+            if not routing.operator and session.livechat_skipped_operator_ids:
+                skipped.append(session.id)  # only those who left them unanswered are free
+                continue
             if not routing.operator:
                 if self.available_operator_ids:
                     # free operators being given chats by others right now
@@ -627,18 +649,27 @@ class ImLivechatChannel(models.Model):
         self.env["im_livechat.operator.removal"].sudo().create(
             [{"channel_id": self.id, "user_id": operator.id, "timeout": timeout} for operator in operators]
         )
-        odoobot = self.env.ref("base.user_root")
         for operator in operators:
-            # sudo: discuss.channel - OdooBot tells the operator in a direct chat
-            chat = self.env["discuss.channel"].with_user(odoobot).sudo().channel_get([operator.partner_id.id])
-            chat.with_context(lang=operator.lang).message_post(
-                author_id=odoobot.partner_id.id,
-                body=_(
+            self._tell_operator(
+                operator,
+                lambda env: env._(
                     "You were removed from the live chat channel %(channel)s after %(minutes)s minutes "
                     "without activity in Odoo. Join it again from Live Chat when you are back.",
                     channel=self.name,
                     minutes=timeout,
                 ),
-                message_type="comment",
-                subtype_xmlid="mail.mt_comment",
             )
+
+    @api.model
+    def _tell_operator(self, operator, text):
+        """OdooBot tells an operator something in a direct chat in Discuss, in
+        the operator's language: `text(env)` translates it with env._()."""
+        odoobot = self.env.ref("base.user_root")
+        # sudo: discuss.channel - OdooBot opens the direct chat with the operator
+        chat = self.env["discuss.channel"].with_user(odoobot).sudo().channel_get([operator.partner_id.id])
+        chat.message_post(
+            author_id=odoobot.partner_id.id,
+            body=text(self.with_context(lang=operator.lang or "en_US").env),
+            message_type="comment",
+            subtype_xmlid="mail.mt_comment",
+        )

@@ -47,6 +47,18 @@ class ImLivechatExpertise(models.Model):
         for expertise in self:
             expertise.user_count = len(expertise.user_ids)
 
+    @api.model
+    def _find_by_name(self, name):
+        """The active expertise of this name, ignoring case and surrounding
+        spaces, in the user's language or in English (empty when none)."""
+        wanted = (name or "").strip().casefold()
+        expertises = self.sudo().search([])
+        for lang in (self.env.lang or "en_US", "en_US"):
+            for expertise in expertises.with_context(lang=lang):
+                if (expertise.name or "").strip().casefold() == wanted:
+                    return self.browse(expertise.id)
+        return self.browse()
+
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:

@@ -15,16 +15,22 @@ class ImLivechatReportChannel(models.Model):
         readonly=True,
     )
     livechat_lang_id = fields.Many2one("res.lang", "Visitor Language", readonly=True)
+    livechat_reassigned = fields.Boolean("Reassigned", readonly=True, help="Left unanswered by an operator (F18).")
+    livechat_transferred = fields.Boolean("Transferred", readonly=True, help="Transferred to an expert (F20).")
 
     def init(self):
-        """Add the visitor language to the stock SQL view, whatever its body."""
+        """Add the visitor language, reassigned and transferred to the stock
+        SQL view, whatever its body."""
         result = super().init()
         self.env.cr.execute("SELECT pg_get_viewdef('im_livechat_report_channel'::regclass, true)")
         stock_body = self.env.cr.fetchone()[0].strip().rstrip(";")
         self.env.cr.execute(
             SQL(
                 """CREATE OR REPLACE VIEW im_livechat_report_channel AS (
-                    SELECT report.*, session.livechat_lang_id
+                    SELECT report.*, session.livechat_lang_id,
+                           EXISTS (SELECT 1 FROM discuss_channel_livechat_skipped_operator_rel skipped
+                                    WHERE skipped.channel_id = session.id) AS livechat_reassigned,
+                           COALESCE(session.livechat_transferred, FALSE) AS livechat_transferred
                       FROM (%s) report
                       JOIN discuss_channel session ON session.id = report.id
                 )""",

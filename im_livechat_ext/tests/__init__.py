@@ -11,3 +11,5 @@ from . import test_extension_point
 from . import test_routing_rules
 from . import test_waiting_line
 from . import test_operator_limit
+from . import test_unanswered
+from . import test_transfer

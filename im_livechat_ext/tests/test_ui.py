@@ -60,3 +60,44 @@ class TestUi(HttpCase):
         waiting = self.env["discuss.channel"].create(livechat._get_livechat_discuss_channel_vals("Waiting Wanda"))
         self.assertTrue(waiting.livechat_waiting_since)
         self.start_tour("/odoo/livechat", "im_livechat_ext_waiting_line_menu", login="ext_tour_line_reader")
+
+    def test_transfer_tour(self):
+        operator = new_test_user(
+            self.env, login="ext_tour_transferring", groups="base.group_user,im_livechat.im_livechat_group_user"
+        )
+        expert = new_test_user(
+            self.env,
+            login="ext_tour_billing_expert",
+            name="Billing Expert",
+            groups="base.group_user,im_livechat.im_livechat_group_user",
+        )
+        for user in operator | expert:
+            self.env["bus.presence"].create({"user_id": user.id, "status": "online"})
+        self.env["im_livechat.expertise"].create({"name": "Billing Tour", "user_ids": [Command.set(expert.ids)]})
+        livechat = self.env["im_livechat.channel"].create(
+            {"name": "Tour Transfer", "user_ids": [Command.set(operator.ids)]}
+        )
+        # the visitor opens the chat and writes, over HTTP as the guest
+        data = self.make_jsonrpc_request(
+            "/im_livechat/get_session", {"anonymous_name": "Tina", "channel_id": livechat.id, "persisted": True}
+        )
+        session = self.env["discuss.channel"].browse(data["discuss.channel"][0]["id"])
+        self.make_jsonrpc_request(
+            "/mail/message/post",
+            {
+                "thread_model": "discuss.channel",
+                "thread_id": session.id,
+                "post_data": {"body": "Can someone help with my invoice?", "message_type": "comment"},
+            },
+        )
+        self.start_tour(
+            f"/odoo/discuss?active_id=discuss.channel_{session.id}", "im_livechat_ext_transfer", login=operator.login
+        )
+        self.assertEqual(session.livechat_operator_id, expert.partner_id)
+        self.assertNotIn(operator.partner_id, session.channel_member_ids.partner_id)
+        self.assertIn(expert.partner_id, session.channel_member_ids.partner_id)
+        self.start_tour(
+            f"/odoo/discuss?active_id=discuss.channel_{session.id}",
+            "im_livechat_ext_transfer_expert",
+            login=expert.login,
+        )

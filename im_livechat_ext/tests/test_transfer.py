@@ -1,0 +1,166 @@
+import json
+
+from odoo import Command
+from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tools import mute_logger
+
+from .common import LivechatRoutingCase
+from .test_unanswered import visitor_session
+
+
+def transient_messages(env, partner):
+    """Texts of the messages only `partner` sees (discuss.channel/transient_message)."""
+    env.cr.precommit.run()  # the bus sends what was queued
+    texts = []
+    for notification in env["bus.bus"].sudo().search([]):
+        if json.loads(notification.channel)[1:] != ["res.partner", partner.id]:
+            continue
+        message = json.loads(notification.message)
+        if message["type"] == "discuss.channel/transient_message":
+            texts.append(message["payload"]["body"])
+    return " ".join(texts)
+
+
+@tagged("post_install", "-at_install")
+class TestTransfer(LivechatRoutingCase):
+    """F20: /transfer <expertise> hands the chat to the best expert."""
+
+    def setUp(self):
+        super().setUp()
+        self.current = self._operator("Current", lang="fr_FR", expertises=self.billing)
+        self.session, self.guest = visitor_session(self.env, self.livechat, self.current)
+        self.session.livechat_lang_id = self.lang["fr_FR"]
+
+    def _transfer(self, body, user=None):
+        session = self.session.with_user(user or self.current)
+        result = session.execute_command_transfer(body=body)
+        self.env.invalidate_all()
+        return result
+
+    def test_the_best_expert_joins_and_the_operator_leaves(self):
+        self._operator("German expert", lang="de_DE", expertises=self.tech)
+        french_expert = self._operator("French expert", lang="fr_FR", expertises=self.tech)
+        self._operator("French", lang="fr_FR")
+        self.assertTrue(self._transfer("/transfer Networking"))
+        self.assertEqual(self.session.livechat_operator_id, french_expert.partner_id, "speaks the visitor's language")
+        partners = self.session.channel_member_ids.partner_id
+        self.assertIn(french_expert.partner_id, partners)
+        self.assertNotIn(self.current.partner_id, partners, "the one who typed the command left")
+        self.assertEqual(self.session.livechat_expertise_ids, self.tech)
+        self.assertTrue(self.session.livechat_transferred)
+        self.assertRegex(self.session.livechat_routing_reason, r"^Transferred by Current: French expert")
+        self.assertIn("French expert", " ".join(self.session.message_ids.mapped("body")))
+
+    def test_the_name_ignores_case_and_spaces(self):
+        expert = self._operator("Expert", expertises=self.tech)
+        self._transfer("/transfer   nETWORKING  ")
+        self.assertEqual(self.session.livechat_operator_id, expert.partner_id)
+
+    def test_alone_it_lists_the_expertises_with_who_can_take_a_chat(self):
+        self._operator("Tech one", expertises=self.tech)
+        self._operator("Tech two", expertises=self.tech)
+        self._operator("Tech away", expertises=self.tech, status="away")
+        self.assertFalse(self._transfer("/transfer"))
+        text = transient_messages(self.env, self.current.partner_id)
+        self.assertIn("Networking: 2 can take a chat now", text)
+        self.assertIn("Refunds: 0 can take a chat now", text, "the one typing does not count")
+        self.assertEqual(self.session.livechat_operator_id, self.current.partner_id, "nothing changes")
+
+    def test_an_unknown_expertise_changes_nothing(self):
+        self._operator("Other")
+        self.assertFalse(self._transfer("/transfer Astrology"))
+        self.assertIn("There is no expertise named Astrology", transient_messages(self.env, self.current.partner_id))
+        self.assertEqual(self.session.livechat_operator_id, self.current.partner_id)
+        self.assertFalse(self.session.livechat_transferred)
+
+    def test_nobody_free_changes_nothing(self):
+        self.livechat.write({"max_sessions_mode": "limited", "max_sessions": 1})
+        busy = self._operator("Busy expert", expertises=self.tech)
+        self._chat(busy)
+        self._operator("Away expert", expertises=self.tech, status="away")
+        self.assertFalse(self._transfer("/transfer Networking"))
+        self.assertIn(
+            "Nobody with the expertise Networking can take a chat now",
+            transient_messages(self.env, self.current.partner_id),
+        )
+        self.assertEqual(self.session.livechat_operator_id, self.current.partner_id)
+        self.assertIn(self.current.partner_id, self.session.channel_member_ids.partner_id)
+        self.assertFalse(self.session.livechat_expertise_ids)
+
+    def test_the_one_typing_is_never_chosen(self):
+        self.assertFalse(self._transfer("/transfer Refunds"), "the only Refunds expert is the one typing")
+        self.assertEqual(self.session.livechat_operator_id, self.current.partner_id)
+
+    def test_an_expert_of_another_channel_can_take_it(self):
+        outsider = self._operator("Outsider", expertises=self.tech, join=False)
+        self._transfer("/transfer Networking")
+        self.assertEqual(self.session.livechat_operator_id, outsider.partner_id, "experts are those of the expertise")
+
+    def test_an_over_chat_is_not_transferred(self):
+        self._operator("Expert", expertises=self.tech)
+        self.session.livechat_active = False
+        self.assertFalse(self._transfer("/transfer Networking"))
+        self.assertEqual(self.session.livechat_operator_id, self.current.partner_id)
+
+
+@tagged("post_install", "-at_install")
+class TestTransferOverHttp(HttpCase):
+    """Only the chat's operators transfer it, whatever is sent over RPC."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.operator = new_test_user(
+            cls.env,
+            login="ext_f20_op",
+            password="ext-f20-op",
+            groups="base.group_user,im_livechat.im_livechat_group_user",
+        )
+        cls.outsider = new_test_user(
+            cls.env, login="ext_f20_outsider", password="ext-f20-outsider", groups="base.group_user"
+        )
+        cls.portal = new_test_user(
+            cls.env, login="ext_f20_portal", password="ext-f20-portal", groups="base.group_portal"
+        )
+        cls.expert = new_test_user(cls.env, login="ext_f20_expert", name="Expert", groups="base.group_user")
+        for user in cls.operator | cls.expert:
+            cls.env["bus.presence"].create({"user_id": user.id, "status": "online"})
+        cls.expertise = cls.env["im_livechat.expertise"].create(
+            {"name": "Customs", "user_ids": [Command.set(cls.expert.ids)]}
+        )
+        cls.livechat = cls.env["im_livechat.channel"].create(
+            {"name": "F20", "user_ids": [Command.set(cls.operator.ids)]}
+        )
+
+    def _call_transfer(self, session, login):
+        self.authenticate(login, login.replace("_", "-"))
+        with mute_logger("odoo.http"):
+            response = self.url_open(
+                "/web/dataset/call_kw/discuss.channel/execute_command_transfer",
+                data=json.dumps(
+                    {
+                        "jsonrpc": "2.0",
+                        "method": "call",
+                        "params": {
+                            "model": "discuss.channel",
+                            "method": "execute_command_transfer",
+                            "args": [[session.id]],
+                            "kwargs": {"body": "/transfer Customs"},
+                        },
+                    }
+                ),
+                headers={"Content-Type": "application/json"},
+            )
+        return response.json().get("error", {}).get("data", {}).get("name")
+
+    def test_a_visitor_or_an_outsider_cannot_transfer(self):
+        session, _guest = visitor_session(self.env, self.livechat, self.operator)
+        portal_session, _guest = visitor_session(self.env, self.livechat, self.operator, guest_name="Portal")
+        portal_session.add_members(partner_ids=self.portal.partner_id.ids, post_joined_message=False)
+        self.assertEqual(self._call_transfer(portal_session, "ext_f20_portal"), "odoo.exceptions.AccessError")
+        self.assertEqual(self._call_transfer(session, "ext_f20_outsider"), "odoo.exceptions.AccessError")
+        self.env.invalidate_all()
+        self.assertEqual((session | portal_session).livechat_operator_id, self.operator.partner_id)
+        self.assertIsNone(self._call_transfer(session, "ext_f20_op"), "the chat's operator can")
+        self.env.invalidate_all()
+        self.assertEqual(session.livechat_operator_id, self.expert.partner_id)

@@ -1,0 +1,401 @@
+import json
+from contextlib import closing
+from datetime import timedelta
+
+import psycopg2.errors
+
+from odoo import SUPERUSER_ID, Command, api, fields
+from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tools import mute_logger
+
+from .common import LivechatRoutingCase, ongoing_chat
+
+
+def visitor_session(env, livechat, operator, guest_name="Visitor"):
+    """A session of a guest visitor with `operator`, as get_session opens it."""
+    guest = env["mail.guest"].create({"name": guest_name})
+    session = ongoing_chat(env, livechat, operator, name=f"{guest_name} {operator.name}")
+    session.write({"anonymous_name": guest_name, "channel_member_ids": [Command.create({"guest_id": guest.id})]})
+    return session, guest
+
+
+def post_as_guest(session, guest, body, seconds_ago=0):
+    """The visitor writes (`seconds_ago` in the past)."""
+    public = session.env.ref("base.public_user")
+    message = session.with_user(public).with_context(guest=guest).message_post(body=body, message_type="comment")
+    message = message.sudo()
+    if seconds_ago:
+        past = fields.Datetime.now() - timedelta(seconds=seconds_ago)
+        session.env.cr.execute("UPDATE mail_message SET create_date = %s WHERE id = %s", [past, message.id])
+        message.invalidate_recordset(["create_date"])
+    return message
+
+
+@tagged("post_install", "-at_install")
+class TestUnansweredChats(LivechatRoutingCase):
+    """F18: a visitor left without an answer goes to the next operator."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.livechat.unanswered_timeout = 60
+
+    def _member_partners(self, session):
+        session.invalidate_recordset(["channel_member_ids"])
+        return session.channel_member_ids.partner_id
+
+    def _joined_long_ago(self, session):
+        """The operator has been in the chat for long: only the visitor's clock counts."""
+        self.env.cr.execute(
+            "UPDATE discuss_channel_member SET create_date = create_date - interval '1 hour' WHERE channel_id = %s",
+            [session.id],
+        )
+
+    def _reassign(self):
+        moved = self.env["discuss.channel"]._reassign_unanswered_sessions()
+        self.env.invalidate_all()
+        return moved
+
+    def _odoobot_says_to(self, operator):
+        chat = self.env["discuss.channel"].search(
+            [("channel_type", "=", "chat"), ("channel_member_ids.partner_id", "=", operator.partner_id.id)]
+        )
+        return " ".join(chat.message_ids.mapped("body"))
+
+    def test_the_next_operator_takes_an_unanswered_chat(self):
+        silent = self._operator("Silent", lang="fr_FR")
+        french = self._operator("Camille", lang="fr_FR")
+        self._operator("German", lang="de_DE")
+        session, guest = visitor_session(self.env, self.livechat, silent)
+        session.livechat_lang_id = self.lang["fr_FR"]
+        self._joined_long_ago(session)
+        post_as_guest(session, guest, "Bonjour ?", seconds_ago=61)
+        self.assertEqual(self._reassign(), 1)
+        self.assertEqual(session.livechat_operator_id, french.partner_id, "the next by the rules: she speaks French")
+        partners = self._member_partners(session)
+        self.assertIn(french.partner_id, partners)
+        self.assertNotIn(silent.partner_id, partners, "the silent operator left")
+        self.assertEqual(session.livechat_skipped_operator_ids, silent.partner_id)
+        self.assertRegex(session.livechat_routing_reason, r"^Reassigned after 6\d s without an answer from Silent")
+        bodies = " ".join(session.message_ids.mapped("body"))
+        self.assertIn("Camille a rejoint", bodies, "the visitor sees the new operator join, in French")
+        self.assertIn("took it over", self._odoobot_says_to(silent), "the silent one is told in Discuss")
+
+    def test_an_answer_in_time_keeps_the_operator(self):
+        operator = self._operator("Quick")
+        self._operator("Other")
+        session, guest = visitor_session(self.env, self.livechat, operator)
+        self._joined_long_ago(session)
+        post_as_guest(session, guest, "Hello?", seconds_ago=120)
+        session.with_user(operator).message_post(body="Hi, how can I help?", message_type="comment")
+        self.assertEqual(self._reassign(), 0)
+        post_as_guest(session, guest, "My order", seconds_ago=30)
+        self.assertEqual(self._reassign(), 0, "30 s: the time is not up yet")
+        self.assertEqual(session.livechat_operator_id, operator.partner_id)
+        self.assertFalse(session.livechat_skipped_operator_ids)
+
+    def test_the_clock_starts_at_the_first_unanswered_message(self):
+        operator = self._operator("Slow")
+        self._operator("Other")
+        session, guest = visitor_session(self.env, self.livechat, operator)
+        self._joined_long_ago(session)
+        post_as_guest(session, guest, "Hello?", seconds_ago=70)
+        post_as_guest(session, guest, "Anybody?", seconds_ago=5)
+        self.assertEqual(self._reassign(), 1, "70 s since the first unanswered message, not 5")
+
+    def test_a_new_operator_gets_the_whole_timeout(self):
+        silent = self._operator("Silent")
+        other = self._operator("Other")
+        session, guest = visitor_session(self.env, self.livechat, silent)
+        self._joined_long_ago(session)
+        post_as_guest(session, guest, "Hello?", seconds_ago=300)
+        self.assertEqual(self._reassign(), 1)
+        self.assertEqual(self._reassign(), 0, "the new operator just joined: their time starts now")
+        self.assertEqual(session.livechat_operator_id, other.partner_id)
+
+    def test_nobody_else_the_chat_stays(self):
+        silent = self._operator("Silent")
+        self._operator("Away", status="away")
+        session, guest = visitor_session(self.env, self.livechat, silent)
+        self._joined_long_ago(session)
+        post_as_guest(session, guest, "Hello?", seconds_ago=90)
+        self.assertEqual(self._reassign(), 0)
+        self.assertEqual(session.livechat_operator_id, silent.partner_id)
+        self.assertIn(silent.partner_id, self._member_partners(session))
+        self.assertFalse(session.livechat_skipped_operator_ids)
+
+    def test_a_skipped_operator_is_never_chosen_again(self):
+        first = self._operator("First")
+        second = self._operator("Second")
+        third = self._operator("Third")
+        session, guest = visitor_session(self.env, self.livechat, first)
+        self._joined_long_ago(session)
+        post_as_guest(session, guest, "Hello?", seconds_ago=200)
+        self._chat(third)  # Second has fewer chats: chosen first
+        self.assertEqual(self._reassign(), 1)
+        self.assertEqual(session.livechat_operator_id, second.partner_id)
+        self._joined_long_ago(session)
+        self.assertEqual(self._reassign(), 1)
+        self.assertEqual(session.livechat_operator_id, third.partner_id, "not First again, though she is free")
+        self.assertEqual(session.livechat_skipped_operator_ids, (first | second).partner_id)
+        self._joined_long_ago(session)
+        self.assertEqual(self._reassign(), 0, "only skipped operators are left: the chat stays with Third")
+        self.assertEqual(session.livechat_operator_id, third.partner_id)
+
+    def test_back_in_line_keeping_its_time_then_served_by_another(self):
+        self.livechat.write({"waiting_line": True, "max_sessions_mode": "limited", "max_sessions": 1})
+        silent = self._operator("Silent")
+        busy = self._operator("Busy")
+        busy_chat = self._chat(busy)
+        session, guest = visitor_session(self.env, self.livechat, silent)
+        self._joined_long_ago(session)
+        post_as_guest(session, guest, "Hello?", seconds_ago=90)
+        later = self.env["discuss.channel"].create(self.livechat._get_livechat_discuss_channel_vals("Later"))
+        self.assertTrue(later.livechat_waiting_since, "Silent is still full: a newcomer waits")
+        self.assertEqual(self._reassign(), 1)
+        self.assertEqual(session.livechat_waiting_since, session.create_date, "its original time")
+        self.assertEqual(session.livechat_operator_id, self.env.ref("base.partner_root"))
+        self.assertNotIn(silent.partner_id, self._member_partners(session))
+        self.assertEqual(session.livechat_queue_position, 1)
+        self.assertEqual(later.livechat_operator_id, silent.partner_id, "Silent's free slot went to the next")
+        self.assertEqual(later.livechat_queue_position, 0)
+        self.assertIn("back in the waiting line", self._odoobot_says_to(silent))
+        busy_chat._close_livechat_session()
+        self.env.invalidate_all()
+        self.assertEqual(session.livechat_operator_id, busy.partner_id)
+        self.assertFalse(session.livechat_waiting_since)
+
+    def test_the_check_is_scheduled_to_the_second(self):
+        operator = self._operator("Operator")
+        session, guest = visitor_session(self.env, self.livechat, operator)
+        self._joined_long_ago(session)
+        cron = self.env.ref("im_livechat_ext.ir_cron_reassign_unanswered_sessions")
+        Trigger = self.env["ir.cron.trigger"]
+        before = Trigger.search([("cron_id", "=", cron.id)])
+        message = post_as_guest(session, guest, "Hello?")
+        new = Trigger.search([("cron_id", "=", cron.id)]) - before
+        self.assertEqual(len(new), 1)
+        self.assertAlmostEqual(new.call_at, message.create_date + timedelta(seconds=60), delta=timedelta(seconds=1))
+        post_as_guest(session, guest, "Still there?")
+        self.assertEqual(Trigger.search([("cron_id", "=", cron.id)]) - before, new, "the next ones change nothing")
+
+    def test_a_chatbot_or_a_waiting_visitor_is_not_reassigned(self):
+        self.livechat.write({"waiting_line": True, "max_sessions_mode": "limited", "max_sessions": 1})
+        operator = self._operator("Operator")
+        self._chat(operator)
+        waiting = self.env["discuss.channel"].create(self.livechat._get_livechat_discuss_channel_vals("Waiting"))
+        guest = self.env["mail.guest"].create({"name": "Waiting"})
+        waiting.add_members(guest_ids=guest.ids, post_joined_message=False)
+        post_as_guest(waiting, guest, "Hello?", seconds_ago=300)
+        self.assertEqual(self._reassign(), 0, "OdooBot holds a waiting visitor: the line serves them")
+
+    def test_a_negative_timeout_is_refused(self):
+        with self.assertRaisesRegex(Exception, "cannot be negative"):
+            self.livechat.unanswered_timeout = -5
+
+
+@tagged("post_install", "-at_install")
+class TestUnansweredRace(LivechatRoutingCase):
+    """The operator's late answer and the reassignment, in two real
+    transactions: the answer wins when it commits first, and the chat never
+    ends with two operators."""
+
+    def setUp(self):
+        super().setUp()
+        self.registry_cr = self.registry.cursor()
+        env = api.Environment(self.registry_cr, SUPERUSER_ID, {})
+        livechat = env["im_livechat.channel"].create({"name": "Race F18", "unanswered_timeout": 60})
+        users = []
+        for name in ("Late", "Next"):
+            user = new_test_user(env, login=f"ext_f18_{name.lower()}", name=name, groups="base.group_user")
+            env["bus.presence"].create({"user_id": user.id, "status": "online"})
+            users.append(user)
+        livechat.user_ids = [Command.set([u.id for u in users])]
+        session, guest = visitor_session(env, livechat, users[0])
+        env.cr.execute(
+            "UPDATE discuss_channel_member SET create_date = create_date - interval '1 hour' WHERE channel_id = %s",
+            [session.id],
+        )
+        post_as_guest(session, guest, "Hello?", seconds_ago=90)
+        self.registry_cr.commit()  # pylint: disable=invalid-commit
+        self.ids = {"livechat": livechat.id, "users": [u.id for u in users], "session": session.id}
+        self.addCleanup(self._cleanup)
+
+    def _cleanup(self):
+        cr = self.registry_cr
+        cr.rollback()
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        users = env["res.users"].browse(self.ids["users"])
+        env["discuss.channel"].search(
+            [
+                ("channel_type", "in", ["livechat", "chat"]),
+                "|",
+                ("livechat_channel_id", "=", self.ids["livechat"]),
+                ("channel_member_ids.partner_id", "in", users.partner_id.ids),
+            ]
+        ).unlink()
+        env["im_livechat.channel"].browse(self.ids["livechat"]).unlink()
+        partners = users.partner_id
+        env["bus.presence"].search([("user_id", "in", users.ids)]).unlink()
+        env["im_livechat.operator.status"].search([("user_id", "in", users.ids)]).unlink()
+        users.unlink()
+        partners.unlink()
+        cr.commit()  # pylint: disable=invalid-commit
+        cr.close()
+
+    def _env(self, cr, uid=SUPERUSER_ID):
+        return api.Environment(cr, uid, {})
+
+    def _answer(self, cr):
+        late = self._env(cr)["res.users"].browse(self.ids["users"][0])
+        session = self._env(cr, late.id)["discuss.channel"].browse(self.ids["session"])
+        session.message_post(body="Sorry, here I am", message_type="comment")
+        cr.flush()
+
+    def _reassign(self, cr):
+        return self._env(cr)["discuss.channel"]._reassign_unanswered_sessions()
+
+    def _operators_in_the_chat(self):
+        cr = self.registry_cr
+        cr.rollback()
+        cr.execute(
+            """SELECT u.login FROM discuss_channel_member m JOIN res_users u ON u.partner_id = m.partner_id
+                WHERE m.channel_id = %s AND u.id = ANY(%s) ORDER BY u.login""",
+            [self.ids["session"], self.ids["users"]],
+        )
+        return [login for (login,) in cr.fetchall()]
+
+    def test_an_answer_committed_first_wins(self):
+        answer, reassign = self.registry.cursor(), self.registry.cursor()
+        with closing(answer), closing(reassign):
+            reassign.execute("SELECT 1")  # the reassignment's snapshot predates the answer
+            self._answer(answer)
+            answer.commit()  # pylint: disable=invalid-commit
+            self.assertEqual(self._reassign(reassign), 0, "the answer committed: the chat stays")
+            reassign.commit()  # pylint: disable=invalid-commit
+        self.assertEqual(self._operators_in_the_chat(), ["ext_f18_late"])
+
+    def test_an_answer_in_flight_wins_without_a_wait(self):
+        answer, reassign = self.registry.cursor(), self.registry.cursor()
+        with closing(answer), closing(reassign):
+            self._answer(answer)  # not committed: the session's row is the answer's
+            reassign.execute("SET LOCAL lock_timeout = '2s'")
+            self.assertEqual(self._reassign(reassign), 0, "skipped, not waited for")
+            reassign.commit()  # pylint: disable=invalid-commit
+            answer.commit()  # pylint: disable=invalid-commit
+        self.assertEqual(self._operators_in_the_chat(), ["ext_f18_late"])
+
+    def test_a_reassignment_committed_first_leaves_one_operator(self):
+        answer, reassign = self.registry.cursor(), self.registry.cursor()
+        with closing(answer), closing(reassign):
+            answer.execute("SELECT 1")  # the late answer's snapshot predates the reassignment
+            self.assertEqual(self._reassign(reassign), 1)
+            reassign.commit()  # pylint: disable=invalid-commit
+            with self.assertRaises(psycopg2.errors.SerializationFailure), mute_logger("odoo.sql_db"):
+                self._answer(answer)  # Odoo retries the request: the late operator is no longer in the chat
+            answer.rollback()
+        self.assertEqual(self._operators_in_the_chat(), ["ext_f18_next"])
+
+
+@tagged("post_install", "-at_install")
+class TestUnansweredOverHttp(HttpCase):
+    """The visitor writes over HTTP, as the guest; nobody steers F18 by RPC."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.silent = new_test_user(
+            cls.env, login="ext_f18_silent", password="ext-f18-silent", name="Silent", groups="base.group_user"
+        )
+        cls.other = new_test_user(cls.env, login="ext_f18_other", name="Other", groups="base.group_user")
+        for user in cls.silent | cls.other:
+            cls.env["bus.presence"].create({"user_id": user.id, "status": "online"})
+        cls.livechat = cls.env["im_livechat.channel"].create(
+            {"name": "F18 over HTTP", "unanswered_timeout": 30, "user_ids": [Command.set(cls.silent.ids)]}
+        )
+
+    def test_the_visitors_messages_over_http_lead_to_a_reassignment(self):
+        data = self.make_jsonrpc_request(
+            "/im_livechat/get_session",
+            {"anonymous_name": "Visitor", "channel_id": self.livechat.id, "persisted": True},
+        )
+        session = self.env["discuss.channel"].browse(data["discuss.channel"][0]["id"])
+        self.assertEqual(session.livechat_operator_id, self.silent.partner_id)
+        self.make_jsonrpc_request(
+            "/mail/message/post",
+            {
+                "thread_model": "discuss.channel",
+                "thread_id": session.id,
+                "post_data": {"body": "Is anybody there?", "message_type": "comment"},
+            },
+        )
+        message = session.message_ids.filtered(lambda m: m.author_guest_id)[:1]
+        self.assertTrue(message, "posted as the guest")
+        cron = self.env.ref("im_livechat_ext.ir_cron_reassign_unanswered_sessions")
+        trigger = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)], order="id desc", limit=1)
+        self.assertAlmostEqual(trigger.call_at, message.create_date + timedelta(seconds=30), delta=timedelta(seconds=1))
+        self.assertEqual(self.env["discuss.channel"]._reassign_unanswered_sessions(), 0, "not yet")
+        self.livechat.user_ids = [Command.link(self.other.id)]
+        self.env.cr.execute(
+            "UPDATE mail_message SET create_date = create_date - interval '31 seconds' WHERE id = %s", [message.id]
+        )
+        self.env.cr.execute(
+            "UPDATE discuss_channel_member SET create_date = create_date - interval '1 hour' WHERE channel_id = %s",
+            [session.id],
+        )
+        self.env.invalidate_all()
+        self.assertEqual(self.env["discuss.channel"]._reassign_unanswered_sessions(), 1)
+        self.assertEqual(session.livechat_operator_id, self.other.partner_id)
+        history = self.make_jsonrpc_request("/discuss/channel/messages", {"channel_id": session.id})
+        payload = json.dumps(history)
+        self.assertIn("Other has joined", payload, "the visitor sees the new operator join")
+        self.assertNotIn("Reassigned", payload, "nothing of the routing reaches the visitor")
+        self.assertNotIn("skipped", payload)
+
+    def _rpc_error(self, model, method, args, kwargs):
+        """The name of the error a JSON-RPC call_kw answers with (None: ok)."""
+        with mute_logger("odoo.http"):
+            response = self.url_open(
+                f"/web/dataset/call_kw/{model}/{method}",
+                data=json.dumps(
+                    {
+                        "jsonrpc": "2.0",
+                        "method": "call",
+                        "params": {"model": model, "method": method, "args": args, "kwargs": kwargs},
+                    }
+                ),
+                headers={"Content-Type": "application/json"},
+            )
+        return response.json().get("error", {}).get("data", {}).get("name")
+
+    def test_nobody_chooses_who_is_skipped_over_rpc(self):
+        """The chat's own operator tries to mark a colleague as skipped or the
+        chat as transferred, or to change the timeout."""
+        session = ongoing_chat(self.env, self.livechat, self.silent)
+        self.authenticate("ext_f18_silent", "ext-f18-silent")
+        skip_other = [Command.link(self.other.partner_id.id)]
+        fake = {"name": "Fake", "channel_type": "livechat", "livechat_channel_id": self.livechat.id}
+        attempts = {
+            "write skipped": (
+                "discuss.channel",
+                "write",
+                [[session.id], {"livechat_skipped_operator_ids": skip_other}],
+                {},
+            ),
+            "write transferred": ("discuss.channel", "write", [[session.id], {"livechat_transferred": True}], {}),
+            "create with a default_ key": (
+                "discuss.channel",
+                "create",
+                [fake],
+                {"context": {"default_livechat_skipped_operator_ids": [self.other.partner_id.id]}},
+            ),
+            "write the timeout": ("im_livechat.channel", "write", [[self.livechat.id], {"unanswered_timeout": 1}], {}),
+        }
+        for label, (model, method, args, kwargs) in attempts.items():
+            with self.subTest(label):
+                self.assertEqual(self._rpc_error(model, method, args, kwargs), "odoo.exceptions.AccessError")
+        self.env.invalidate_all()
+        self.assertFalse(session.livechat_skipped_operator_ids)
+        self.assertFalse(session.livechat_transferred)
+        self.assertEqual(self.livechat.unanswered_timeout, 30)
+        self.assertFalse(self.env["discuss.channel"].search([("name", "=", "Fake")]))

@@ -1,0 +1,91 @@
+"""F18, unanswered chats: which sessions wait for an operator's answer, and
+since when. One query, whatever the number of sessions and messages: each
+session's messages are read by index, from its last answer on.
+
+A visitor's message is one written by a guest or a portal user; an answer
+is one written by an internal user other than OdooBot (the operator or a
+colleague they invited). The clock of the current operator starts at the
+visitor's first unanswered message, or when that operator joined if later:
+an operator who just took the chat over gets the whole timeout."""
+
+from odoo import SUPERUSER_ID
+from odoo.tools import SQL
+
+from .routing_rules import ONGOING_WINDOW
+from .routing_sql import try_in_savepoint
+
+
+def unanswered_sessions(cr, now, session_ids=None, due_only=True):
+    """Rows (session_id, livechat_channel_id, operator_partner_id,
+    first_message_id, waiting_since, due) of the ongoing sessions of channels
+    with an unanswered timeout whose visitor waits for an answer from their
+    human operator; with `due_only`, those whose timeout has passed at `now`.
+    `session_ids` restricts them (None: all)."""
+    cr.execute(
+        SQL(
+            """
+            WITH session AS (
+                SELECT s.id, s.livechat_channel_id, s.livechat_operator_id, lc.unanswered_timeout,
+                       member.create_date AS operator_since
+                  FROM discuss_channel s
+                  JOIN im_livechat_channel lc ON lc.id = s.livechat_channel_id AND lc.unanswered_timeout > 0
+                  -- a human operator, still in the chat (not OdooBot holding a waiting visitor, not a chatbot)
+                  JOIN res_users operator ON operator.partner_id = s.livechat_operator_id
+                       AND operator.active AND NOT operator.share AND operator.id != %(odoobot)s
+                  JOIN discuss_channel_member member
+                       ON member.channel_id = s.id AND member.partner_id = s.livechat_operator_id
+                 WHERE s.channel_type = 'livechat' AND s.livechat_active
+                   AND s.livechat_waiting_since IS NULL
+                   AND GREATEST(s.create_date, s.last_interest_dt) >= %(ongoing_since)s
+                   AND (%(all)s OR s.id = ANY(%(session_ids)s))
+            ), waiting AS (
+                SELECT session.*, first_question.id AS first_message_id,
+                       GREATEST(first_question.create_date, session.operator_since) AS waiting_since
+                  FROM session
+                  CROSS JOIN LATERAL (
+                      SELECT COALESCE(MAX(message.id), 0) AS id
+                        FROM mail_message message
+                        JOIN res_users author ON author.partner_id = message.author_id
+                       WHERE message.model = 'discuss.channel' AND message.res_id = session.id
+                         AND message.message_type = 'comment'
+                         AND NOT author.share AND author.id != %(odoobot)s
+                  ) last_answer
+                  CROSS JOIN LATERAL (
+                      SELECT message.id, message.create_date
+                        FROM mail_message message
+                       WHERE message.model = 'discuss.channel' AND message.res_id = session.id
+                         AND message.message_type = 'comment' AND message.id > last_answer.id
+                         AND (message.author_guest_id IS NOT NULL OR EXISTS (
+                                SELECT 1 FROM res_users visitor
+                                 WHERE visitor.partner_id = message.author_id AND visitor.share))
+                       ORDER BY message.id
+                       LIMIT 1
+                  ) first_question
+            )
+            SELECT id AS session_id, livechat_channel_id, livechat_operator_id AS operator_partner_id,
+                   first_message_id, waiting_since,
+                   waiting_since + make_interval(secs => unanswered_timeout) AS due
+              FROM waiting
+             WHERE NOT %(due_only)s OR waiting_since + make_interval(secs => unanswered_timeout) <= %(now)s
+             ORDER BY due, id
+            """,
+            odoobot=SUPERUSER_ID,  # OdooBot
+            ongoing_since=now - ONGOING_WINDOW,
+            all=session_ids is None,
+            session_ids=list(session_ids or []),
+            due_only=due_only,
+            now=now,
+        )
+    )
+    return cr.dictfetchall()
+
+
+def lock_session(cr, session_id):
+    """Lock this session's row, without waiting: False when another
+    transaction is writing it (an operator answering right now) or wrote it
+    since ours began (their answer, which our snapshot does not see)."""
+    rows = try_in_savepoint(
+        cr,
+        SQL("SELECT id FROM discuss_channel WHERE id = %s FOR NO KEY UPDATE SKIP LOCKED", session_id),
+    )
+    return bool(rows)
