@@ -401,6 +401,8 @@ class DiscussChannel(models.Model):
         expertises. Nobody or an unknown expertise: a message, no change."""
         self.ensure_one()
         self._check_transfer_access()
+        # the notices are for the operator who typed the command, in their language
+        self = self.with_context(lang=self.env.context.get("lang") or self.env.user.lang)  # noqa: PLW0642
         session = self.sudo()
         name = html2plaintext(kwargs.get("body") or "").strip().removeprefix(TRANSFER_COMMAND).strip()
         if not session.livechat_active:
@@ -460,7 +462,7 @@ class DiscussChannel(models.Model):
         available = self.sudo().livechat_channel_id._get_available_operators(expertises.user_ids - excluded)
         lines = Markup("").join(
             Markup("<li>%s</li>")
-            % _(
+            % self.env._(
                 "%(expertise)s: %(count)s can take a chat now",
                 expertise=expertise.name,
                 count=len(expertise.user_ids & available),

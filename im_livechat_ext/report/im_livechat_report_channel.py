@@ -15,8 +15,12 @@ class ImLivechatReportChannel(models.Model):
         readonly=True,
     )
     livechat_lang_id = fields.Many2one("res.lang", "Visitor Language", readonly=True)
-    livechat_reassigned = fields.Boolean("Reassigned", readonly=True, help="Left unanswered by an operator (F18).")
-    livechat_transferred = fields.Boolean("Transferred", readonly=True, help="Transferred to an expert (F20).")
+    livechat_reassigned = fields.Boolean(
+        "Reassigned", readonly=True, help="An operator left this chat unanswered and it went to another one."
+    )
+    livechat_transferred = fields.Boolean(
+        "Transferred", readonly=True, help="An operator transferred this chat to an expert with /transfer."
+    )
 
     def init(self):
         """Add the visitor language, reassigned and transferred to the stock

@@ -50,6 +50,10 @@ class TestTransfer(LivechatRoutingCase):
         self.assertTrue(self.session.livechat_transferred)
         self.assertRegex(self.session.livechat_routing_reason, r"^Transferred by Current: French expert")
         self.assertIn("French expert", " ".join(self.session.message_ids.mapped("body")))
+        self.env.flush_all()
+        self.assertIn(
+            self.session.id, self.env["im_livechat.report.channel"].search([("livechat_transferred", "=", True)]).ids
+        )
 
     def test_the_name_ignores_case_and_spaces(self):
         expert = self._operator("Expert", expertises=self.tech)
@@ -62,14 +66,15 @@ class TestTransfer(LivechatRoutingCase):
         self._operator("Tech away", expertises=self.tech, status="away")
         self.assertFalse(self._transfer("/transfer"))
         text = transient_messages(self.env, self.current.partner_id)
-        self.assertIn("Networking: 2 can take a chat now", text)
-        self.assertIn("Refunds: 0 can take a chat now", text, "the one typing does not count")
+        self.assertIn("Networking : 2 peuvent prendre une discussion maintenant", text, "in the operator's language")
+        self.assertIn("Refunds : 0 peuvent", text, "the one typing does not count")
         self.assertEqual(self.session.livechat_operator_id, self.current.partner_id, "nothing changes")
 
     def test_an_unknown_expertise_changes_nothing(self):
         self._operator("Other")
         self.assertFalse(self._transfer("/transfer Astrology"))
-        self.assertIn("There is no expertise named Astrology", transient_messages(self.env, self.current.partner_id))
+        # in the operator's language
+        self.assertIn("Astrology. Tapez /transfer seul", transient_messages(self.env, self.current.partner_id))
         self.assertEqual(self.session.livechat_operator_id, self.current.partner_id)
         self.assertFalse(self.session.livechat_transferred)
 
@@ -80,7 +85,7 @@ class TestTransfer(LivechatRoutingCase):
         self._operator("Away expert", expertises=self.tech, status="away")
         self.assertFalse(self._transfer("/transfer Networking"))
         self.assertIn(
-            "Nobody with the expertise Networking can take a chat now",
+            "expertise Networking ne peut prendre une discussion",
             transient_messages(self.env, self.current.partner_id),
         )
         self.assertEqual(self.session.livechat_operator_id, self.current.partner_id)

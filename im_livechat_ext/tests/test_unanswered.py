@@ -79,7 +79,15 @@ class TestUnansweredChats(LivechatRoutingCase):
         self.assertRegex(session.livechat_routing_reason, r"^Reassigned after 6\d s without an answer from Silent")
         bodies = " ".join(session.message_ids.mapped("body"))
         self.assertIn("Camille a rejoint", bodies, "the visitor sees the new operator join, in French")
-        self.assertIn("took it over", self._odoobot_says_to(silent), "the silent one is told in Discuss")
+        self.assertIn("Camille l'a reprise", self._odoobot_says_to(silent), "the silent one is told, in French")
+        # managers find it: Sessions History and the report filter "Reassigned"
+        self.env.flush_all()
+        self.assertIn(session, self.env["discuss.channel"].search([("livechat_skipped_operator_ids", "!=", False)]))
+        report = self.env["im_livechat.report.channel"].search([("livechat_reassigned", "=", True)])
+        self.assertIn(session.id, report.ids)
+        self.assertNotIn(
+            session.id, self.env["im_livechat.report.channel"].search([("livechat_transferred", "=", True)]).ids
+        )
 
     def test_an_answer_in_time_keeps_the_operator(self):
         operator = self._operator("Quick")
