@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 import odoo_runner
 import peak_hour
+import peak_unanswered
 
 LANGS = ["en_US", "fr_FR", "fr_BE", "es_ES", "de_DE", "it_IT", "nl_NL", "pt_PT"]
 VISITOR_LANGS = LANGS + ["fr_CA", "es_MX", "ja_JP", None]
@@ -446,6 +447,9 @@ def main():
             f"(target 0), best-tier share {line['best_tier_share']} (target 1.0), "
             f"estimate median error {line['estimate_error_p50']} (target <= 0.3)"
         )
+        unanswered = peak_unanswered.run(odoo, build_db, args)
+        peak_unanswered.print_table(unanswered, args)
+        output["unanswered"] = unanswered
     with open(args.output, "w") as handle:
         json.dump(output, handle, indent=2)
     print(f"written {args.output}")

@@ -7,6 +7,7 @@ Expects the demo database served by ``./dev.sh run`` (or any URL given with
 
 import argparse
 import base64
+import http.cookiejar
 import json
 import shutil
 import subprocess
@@ -93,6 +94,10 @@ def main():
     channel = routing_channel_id(args, session_id)
     session = routed_session_id(args, session_id, channel)
     user_id = 2  # the demo database's admin
+    admin_partner = rpc(args, session_id, "res.users", "read", [user_id], ["partner_id"])[0]["partner_id"][0]
+    # a chat the admin joins, to show /transfer in its composer
+    to_transfer = routed_session_id(args, session_id, channel, name="Visitor asking about an invoice")
+    rpc(args, session_id, "discuss.channel", "add_members", [to_transfer], partner_ids=[admin_partner])
     browser = Browser()
     try:
         browser.call("Network.enable")
@@ -103,20 +108,42 @@ def main():
             ("routing_options.png", "/odoo/livechat/__CHANNEL__", "document.querySelector('a[name=routing]')?.click()"),
             ("preferences.png", "/odoo/action-base.action_res_users_my/__USER__", None),
             ("routed_session.png", "/odoo/action-im_livechat.discuss_channel_action/__SESSION__", None),
+            (
+                "transfer_command.png",
+                f"/odoo/discuss?active_id=discuss.channel_{to_transfer}",
+                "const input = document.querySelector('.o-mail-Composer-input'); input.focus();"
+                "document.execCommand('insertText', false, '/tran')",
+            ),
         ]
-        for name, path, script in shots:
-            url = args.url + path.replace("__CHANNEL__", str(channel)).replace("__USER__", str(user_id))
-            url = url.replace("__SESSION__", str(session))
-            browser.call("Page.navigate", url=url)
-            time.sleep(4 if name != shots[0][0] else 15)  # the first page compiles the assets
-            if script:
-                browser.call("Runtime.evaluate", expression=script)
-                time.sleep(1.5)
-            data = browser.call("Page.captureScreenshot", format="png")["data"]
-            (OUT / name).write_bytes(base64.b64decode(data))
-            print(f"saved {OUT / name}")
+        take(browser, args, shots, channel, user_id, session)
+        # the admin transfers that chat; another visitor is left unanswered and reassigned
+        rpc(args, session_id, "discuss.channel", "execute_command_transfer", [to_transfer], body="/transfer Billing")
+        reassigned = unanswered_session_id(args, session_id, channel)
+        take(
+            browser,
+            args,
+            [("reassigned_session.png", "/odoo/action-im_livechat.discuss_channel_action/__SESSION__", None)],
+            channel,
+            user_id,
+            reassigned,
+        )
     finally:
         browser.close()
+
+
+def take(browser, args, shots, channel, user_id, session):
+    """Open each page, run its script, save its screenshot."""
+    for index, (name, path, script) in enumerate(shots):
+        url = args.url + path.replace("__CHANNEL__", str(channel)).replace("__USER__", str(user_id))
+        url = url.replace("__SESSION__", str(session))
+        browser.call("Page.navigate", url=url)
+        time.sleep(4 if index or name != "expertise.png" else 15)  # the first page compiles the assets
+        if script:
+            browser.call("Runtime.evaluate", expression=script)
+            time.sleep(1.5)
+        data = browser.call("Page.captureScreenshot", format="png")["data"]
+        (OUT / name).write_bytes(base64.b64decode(data))
+        print(f"saved {OUT / name}")
 
 
 def rpc(args, session_id, model, method, *method_args, **kwargs):
@@ -143,10 +170,11 @@ def routing_channel_id(args, session_id):
     )[1]
 
 
-def routed_session_id(args, session_id, channel):
+def routed_session_id(args, session_id, channel, name="Visitor from Brussels", opener=None):
     """A real visitor session, routed by the module: the demo operators are
     put online, then an anonymous visitor whose browser asks for Belgian
-    French opens a chat on the channel."""
+    French opens a chat on the channel (with `opener`, keeping its guest
+    cookie)."""
     users = rpc(args, session_id, "res.users", "search", [("login", "like", "livechat_")])
     now = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
     presences = rpc(args, session_id, "bus.presence", "search_read", [("user_id", "in", users)], ["user_id"])
@@ -165,7 +193,7 @@ def routed_session_id(args, session_id, channel):
     body = json.dumps(
         {
             "jsonrpc": "2.0",
-            "params": {"channel_id": channel, "anonymous_name": "Visitor from Brussels", "persisted": True},
+            "params": {"channel_id": channel, "anonymous_name": name, "persisted": True},
         }
     ).encode()
     request = urllib.request.Request(
@@ -173,11 +201,43 @@ def routed_session_id(args, session_id, channel):
         data=body,
         headers={"Content-Type": "application/json", "Accept-Language": "fr-BE,fr;q=0.9,en;q=0.5"},
     )
-    with urllib.request.urlopen(request, timeout=30) as response:
+    with (opener or urllib.request.build_opener()).open(request, timeout=30) as response:
         answer = json.loads(response.read())["result"]
     if not answer:
         raise RuntimeError("no operator available for the visitor")
     return answer["discuss.channel"][0]["id"]
+
+
+def unanswered_session_id(args, session_id, channel, timeout=2):
+    """A visitor writes and their operator stays silent: with the channel's
+    unanswered timeout, the next operator takes the chat over (the demo
+    server's cron, woken at the moment)."""
+    rpc(args, session_id, "im_livechat.channel", "write", [channel], {"unanswered_timeout": timeout})
+    visitor = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    session = routed_session_id(args, session_id, channel, name="Visitor left unanswered", opener=visitor)
+    body = json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "params": {
+                "thread_model": "discuss.channel",
+                "thread_id": session,
+                "post_data": {"body": "Hello, is anybody there?", "message_type": "comment"},
+            },
+        }
+    ).encode()
+    request = urllib.request.Request(
+        f"{args.url}/mail/message/post", data=body, headers={"Content-Type": "application/json"}
+    )
+    visitor.open(request, timeout=30).close()
+    for _i in range(30):
+        time.sleep(1)
+        reason = rpc(args, session_id, "discuss.channel", "read", [session], ["livechat_routing_reason"])
+        if (reason[0]["livechat_routing_reason"] or "").startswith("Reassigned"):
+            break
+    else:
+        raise RuntimeError("the unanswered chat was not reassigned")
+    rpc(args, session_id, "im_livechat.channel", "write", [channel], {"unanswered_timeout": 0})
+    return session
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from odoo import Command, _, api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL, html2plaintext
 
-from ..tools import routing_sql, unanswered, waiting_line
+from ..tools import cron_wakeup, routing_sql, unanswered, waiting_line
 
 # the routing counts ongoing chats per operator at every selection; the
 # uninstall hook drops this index, which Odoo would not
@@ -304,7 +304,8 @@ class DiscussChannel(models.Model):
             rows = [row for row in rows if row["first_message_id"] == first_message.id]
         upcoming = [row["due"] for row in rows if row["due"] > now]
         if upcoming:
-            self.env.ref("im_livechat_ext.ir_cron_reassign_unanswered_sessions").sudo()._trigger(at=min(upcoming))
+            cron = self.env.ref("im_livechat_ext.ir_cron_reassign_unanswered_sessions").sudo()
+            cron_wakeup.trigger_at(cron, min(upcoming))
 
     @api.model
     def _reassign_unanswered_sessions(self):

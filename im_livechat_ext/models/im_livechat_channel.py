@@ -8,7 +8,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 from odoo.http import request
 
-from ..tools import routing_rules, routing_sql, waiting_line
+from ..tools import cron_wakeup, routing_rules, routing_sql, waiting_line
 
 _logger = logging.getLogger(__name__)
 
@@ -423,7 +423,7 @@ class ImLivechatChannel(models.Model):
     def _trigger_waiting_line_dispatch(self, at=None):
         """Serve the line soon (or `at` that moment), in a transaction of its
         own: the one-minute scheduled action, run then."""
-        self.env.ref("im_livechat_ext.ir_cron_dispatch_waiting_visitors").sudo()._trigger(at=at)
+        cron_wakeup.trigger_at(self.env.ref("im_livechat_ext.ir_cron_dispatch_waiting_visitors").sudo(), at)
 
     def _serve_waiting_visitors(self):
         """Oldest first, one locked visitor at a time, so that another worker

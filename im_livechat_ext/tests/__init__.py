@@ -13,3 +13,4 @@ from . import test_waiting_line
 from . import test_operator_limit
 from . import test_unanswered
 from . import test_transfer
+from . import test_cron_wakeup

@@ -273,6 +273,10 @@ class TestRightsMatrix(LivechatRoutingCase):
         "create an expertise through one's own user": set(),
         "rename an expertise through one's own user": set(),
         "read when an operator last got a chat": {"admin"},
+        "set a colleague's maximum of ongoing chats": {"manager", "admin"},
+        "set one's own maximum of ongoing chats": {"manager", "admin"},
+        "mark a session skipped or transferred": set(),
+        "transfer a chat": {"operator", "manager", "admin"},
     }
 
     @classmethod
@@ -352,6 +356,20 @@ class TestRightsMatrix(LivechatRoutingCase):
                 session.read(["livechat_routing_reason"])[0]["livechat_routing_reason"], "Colleague: speaks French"
             )
         else:
+            self._do_on_a_colleague_or_session(action, user)
+
+    def _do_on_a_colleague_or_session(self, action, user):
+        """Actions of the unanswered chats, the limit and the transfer (F18-F20)."""
+        session = self.session.with_user(user)
+        if action == "set a colleague's maximum of ongoing chats":
+            self.colleague.with_user(user).write({"livechat_max_sessions": 3})
+            self.assertEqual(self.colleague.sudo().livechat_max_sessions, 3)
+        elif action == "mark a session skipped or transferred":
+            session.write({"livechat_skipped_operator_ids": [Command.link(self.colleague.partner_id.id)]})
+        elif action == "transfer a chat":
+            # nobody of the expertise is free: a notice, and nothing changes
+            session.execute_command_transfer(body="/transfer Networking")
+        else:
             self._do_on_own_user(action, user)
 
     def _do_on_own_user(self, action, user):
@@ -364,6 +382,8 @@ class TestRightsMatrix(LivechatRoutingCase):
             own.write({"livechat_expertise_ids": [Command.create({"name": "Own"})]})
         elif action == "rename an expertise through one's own user":
             own.write({"livechat_expertise_ids": [Command.update(self.billing.id, {"name": "Mine"})]})
+        elif action == "set one's own maximum of ongoing chats":
+            own.write({"livechat_max_sessions": 9})
         elif action == "read when an operator last got a chat":
             self.env["im_livechat.operator.status"].with_user(user).search_read([], ["last_assignment_dt"])
         else:
