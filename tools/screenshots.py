@@ -188,8 +188,7 @@ def routed_session_id(args, session_id, channel, name="Visitor from Brussels", o
         {"status": "online", "last_presence": now},
     )
     for user in set(users) - known:
-        # bus.presence.create is not marked @api.model: RPC passes ids first
-        rpc(args, session_id, "bus.presence", "create", [], {"user_id": user, "status": "online", "last_presence": now})
+        rpc(args, session_id, "bus.presence", "create", {"user_id": user, "status": "online", "last_presence": now})
     body = json.dumps(
         {
             "jsonrpc": "2.0",
