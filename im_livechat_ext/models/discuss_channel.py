@@ -1,6 +1,9 @@
-from markupsafe import Markup
+from datetime import timedelta
 
-from odoo import Command, _, api, fields, models
+from markupsafe import Markup
+from psycopg2.extensions import TransactionRollbackError
+
+from odoo import SUPERUSER_ID, Command, _, api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL, html2plaintext
 
@@ -14,6 +17,10 @@ WAITING_LINE_FIELDS = {"livechat_waiting_since", "livechat_waiting_message_id"}
 # the routing records these itself (as superuser), nobody else
 ROUTING_FACT_FIELDS = {"livechat_skipped_operator_ids", "livechat_transferred"}
 TRANSFER_COMMAND = "/transfer"
+# unanswered sessions reassigned per cron transaction
+REASSIGN_BATCH = 5
+# a session someone is writing to right now is tried again this much later
+BUSY_RETRY = timedelta(seconds=15)
 
 
 class DiscussChannel(models.Model):
@@ -85,6 +92,20 @@ class DiscussChannel(models.Model):
         help="An operator transferred this chat to an expert with /transfer.",
     )
 
+    def init(self):
+        result = super().init()
+        # the routing counts ongoing chats per operator at every selection, the
+        # unanswered check reads ongoing sessions: only open sessions are indexed
+        self.env.cr.execute(
+            SQL(
+                """CREATE INDEX IF NOT EXISTS %s
+                       ON discuss_channel (last_interest_dt, create_date)
+                    WHERE channel_type = 'livechat' AND livechat_active""",
+                SQL.identifier(ONGOING_CHATS_INDEX),
+            )
+        )
+        return result
+
     @api.model_create_multi
     def create(self, vals_list):
         defaults = {key.removeprefix("default_") for key in self.env.context if key.startswith("default_")}
@@ -104,6 +125,10 @@ class DiscussChannel(models.Model):
 
     def write(self, vals):
         self._check_routing_fields_written(vals)
+        if "livechat_operator_id" in vals and not self.env.su and any(c.channel_type == "livechat" for c in self):
+            # a member must not pass a chat to a colleague behind the routing's back
+            # (an unanswered chat would be held against them, F18)
+            raise AccessError(_("Only the routing itself chooses the operator of a live chat."))
         return super().write(vals)
 
     @api.model
@@ -221,9 +246,11 @@ class DiscussChannel(models.Model):
         """The operator chosen for a waiting visitor joins."""
         self.ensure_one()
         waited = int((fields.Datetime.now() - self.livechat_waiting_since).total_seconds())
-        reason = self._company_env()._(
-            "%(reason)s (waited %(seconds)s s in line)", reason=routing.reason, seconds=waited
-        )
+        reason = routing.reason
+        if self.livechat_skipped_operator_ids and self.sudo().livechat_routing_reason:
+            # back in line after an unanswered chat (F18): "Reassigned after ..." stays first
+            reason = f"{self.sudo().livechat_routing_reason}: {reason}"
+        reason = self._company_env()._("%(reason)s (waited %(seconds)s s in line)", reason=reason, seconds=waited)
         self._livechat_hand_over(routing.operator, reason)
 
     def _livechat_hand_over(self, operator, reason, leaving=None):
@@ -270,8 +297,10 @@ class DiscussChannel(models.Model):
         self.ensure_one()
         if self.anonymous_name:
             return self.anonymous_name
-        visitor = self.channel_member_ids.partner_id.filtered("partner_share")[:1]
-        return visitor.name or self.name
+        # a portal user or a guest; a chatbot's partner has no user at all
+        members = self.channel_member_ids
+        portal = members.partner_id.filtered(lambda p: p.user_ids and all(p.user_ids.mapped("share")))
+        return portal[:1].name or members.guest_id[:1].name or self.name
 
     def _company_env(self):
         """Routing reasons are for managers: in the company's language."""
@@ -280,6 +309,17 @@ class DiscussChannel(models.Model):
     # ------------------------------------------------------------------
     # Unanswered chats (F18): which ones, in tools/unanswered.py
     # ------------------------------------------------------------------
+    def message_post(self, **kwargs):
+        if (
+            self.channel_type == "livechat"
+            and self.env.user._is_internal()
+            and self.sudo().livechat_channel_id.unanswered_timeout
+        ):
+            # an operator answering holds the session from the start: the
+            # reassignment skips it (never a deadlock on its members' rows)
+            self.env.cr.execute(SQL("SELECT id FROM discuss_channel WHERE id = %s FOR NO KEY UPDATE", self.id))
+        return super().message_post(**kwargs)
+
     def _message_post_after_hook(self, message, msg_vals):
         result = super()._message_post_after_hook(message, msg_vals)
         if (
@@ -308,52 +348,82 @@ class DiscussChannel(models.Model):
             cron_wakeup.trigger_at(cron, min(upcoming))
 
     @api.model
-    def _reassign_unanswered_sessions(self):
+    def _reassign_unanswered_sessions(self, limit=None):
         """F18: each session whose visitor has waited longer than the channel's
         unanswered timeout for their operator's answer goes to the next
         operator by the routing rules; the silent one leaves it and is told.
-        An operator answering right now, or since this run began, wins: their
-        session is locked or changed, and skipped. Returns how many moved."""
+        An operator answering or opening the chat right now, or since this
+        run began, wins: their session is locked or changed, and left for a
+        later run. At most `limit` sessions (None: all). Returns how many
+        moved."""
+        return self._reassign_due_sessions(limit)[0]
+
+    @api.model
+    def _cron_reassign_unanswered_sessions(self):
+        """A few sessions per transaction: the cron commits between batches,
+        so sessions and operators are never held long."""
+        moved, processed, remaining = self._reassign_due_sessions(REASSIGN_BATCH)
+        self.env["ir.cron"]._notify_progress(done=processed, remaining=remaining if processed else 0)
+        return moved
+
+    @api.model
+    def _reassign_due_sessions(self, limit):
+        """(moved, processed, left for the next batch)."""
         self.env.flush_all()
         now = fields.Datetime.now()
-        moved, busy = 0, False
-        for row in unanswered.unanswered_sessions(self.env.cr, now):
-            if not unanswered.lock_session(self.env.cr, row["session_id"]):
-                busy = True
+        due = unanswered.unanswered_sessions(self.env.cr, now)
+        moved, processed, busy = 0, 0, False
+        for row in due[:limit] if limit else due:
+            outcome = None
+            try:
+                with self.env.cr.savepoint():
+                    if unanswered.lock_session(self.env.cr, row["session_id"]):
+                        outcome = self.sudo().browse(row["session_id"])._reassign_unanswered(row, now)
+            except TransactionRollbackError:
+                self.env.invalidate_all()
+            if outcome is None:
+                busy = True  # answered right now, or its operators are all being given chats
                 continue
-            moved += self.sudo().browse(row["session_id"])._reassign_unanswered(row, now)
+            processed += 1
+            moved += outcome
         self._schedule_unanswered_check()
         if busy:
-            self.env.ref("im_livechat_ext.ir_cron_reassign_unanswered_sessions").sudo()._trigger()
-        return moved
+            # once, a little later: never a run after run on the same session
+            cron = self.env.ref("im_livechat_ext.ir_cron_reassign_unanswered_sessions").sudo()
+            cron_wakeup.trigger_at(cron, now + BUSY_RETRY)
+        return moved, processed, max(0, len(due) - (limit or len(due)))
 
     def _reassign_unanswered(self, row, now):
         """The next operator takes this unanswered chat (or, with nobody and a
-        waiting line, it goes back in line with its original time)."""
+        waiting line, it goes back in line with its original time). Returns
+        1 when it moved, 0 when it stays, None when the operators who could
+        take it are all being given chats right now (try again)."""
         self.ensure_one()
         livechat = self.livechat_channel_id
         silent = self.env["res.partner"].browse(row["operator_partner_id"])
+        excluded = (self.livechat_skipped_operator_ids | silent).user_ids
         seconds = int((now - row["waiting_since"]).total_seconds())
         routing = livechat._route_visitor(
             lang=self.livechat_lang_id.code,
             country_id=self.country_id.id,
             expertises=self.livechat_expertise_ids,
-            exclude_users=(self.livechat_skipped_operator_ids | silent).user_ids,
+            exclude_users=excluded,
             wait_for_claimed=False,
         )
+        if not routing.operator and livechat._get_available_operators() - excluded:
+            return None  # free operators, but being given chats by others at this moment
         if not routing.operator and not livechat.waiting_line:
             return 0  # nobody else: the chat stays where it is
         self.livechat_skipped_operator_ids = [Command.link(silent.id)]
         visitor = self._livechat_visitor_name()
         silent_user = silent.user_ids[:1]
+        reassigned = self._company_env()._(
+            "Reassigned after %(seconds)s s without an answer from %(operator)s",
+            seconds=seconds,
+            operator=silent_user.livechat_username or silent.name,
+        )
         if routing.operator:
-            reason = self._company_env()._(
-                "Reassigned after %(seconds)s s without an answer from %(operator)s: %(reason)s",
-                seconds=seconds,
-                operator=silent_user.livechat_username or silent.name,
-                reason=routing.reason,
-            )
-            self._livechat_hand_over(routing.operator, reason, leaving=silent)
+            self._livechat_hand_over(routing.operator, f"{reassigned}: {routing.reason}", leaving=silent)
             new_name = routing.operator.livechat_username or routing.operator.name
             livechat._tell_operator(
                 silent_user,
@@ -365,7 +435,7 @@ class DiscussChannel(models.Model):
                 ),
             )
         else:
-            self._livechat_back_in_line(silent)
+            self._livechat_back_in_line(silent, reassigned)
             livechat._tell_operator(
                 silent_user,
                 lambda env: env._(
@@ -377,9 +447,10 @@ class DiscussChannel(models.Model):
             )
         return 1
 
-    def _livechat_back_in_line(self, leaving):
+    def _livechat_back_in_line(self, leaving, reason):
         """Back in the waiting line, at the place of the session's start:
-        OdooBot holds the chat again and `leaving` leaves it."""
+        OdooBot holds the chat again and `leaving` leaves it; `reason` is kept
+        to begin the next operator's routing reason."""
         self.ensure_one()
         odoobot = self.env.ref("base.partner_root")
         self.add_members(partner_ids=odoobot.ids, post_joined_message=False)
@@ -387,7 +458,7 @@ class DiscussChannel(models.Model):
             {
                 "livechat_operator_id": odoobot.id,
                 "livechat_waiting_since": self.create_date,
-                "livechat_routing_reason": False,
+                "livechat_routing_reason": reason,
             }
         )
         self._action_unfollow(leaving)
@@ -408,6 +479,8 @@ class DiscussChannel(models.Model):
         name = html2plaintext(kwargs.get("body") or "").strip().removeprefix(TRANSFER_COMMAND).strip()
         if not session.livechat_active:
             return self._send_transfer_notice(_("This chat is over: there is nobody to transfer."))
+        if not session.livechat_channel_id:
+            return self._send_transfer_notice(_("This chat belongs to no live chat channel: it cannot be routed."))
         me = self.env.user
         excluded = me | (session.livechat_operator_id | session.livechat_skipped_operator_ids).user_ids
         if not name:
@@ -442,7 +515,11 @@ class DiscussChannel(models.Model):
             reason=routing.reason,
         )
         session.write({"livechat_expertise_ids": [Command.set(expertise.ids)], "livechat_transferred": True})
-        session._livechat_hand_over(routing.operator, reason, leaving=me.partner_id)
+        # the chat's operator leaves, and so does the one who typed it: one operator stays
+        leaving = (session.livechat_operator_id | me.partner_id).filtered(
+            lambda partner: any(user._is_internal() and user.id != SUPERUSER_ID for user in partner.user_ids)
+        )
+        session._livechat_hand_over(routing.operator, reason, leaving=leaving)
         return True
 
     def _check_transfer_access(self):

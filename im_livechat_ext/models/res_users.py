@@ -35,8 +35,8 @@ class ResUsers(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        defaults = {key.removeprefix("default_") for key in self.env.context if key.startswith("default_")}
-        if "livechat_max_sessions" in defaults or any("livechat_max_sessions" in vals for vals in vals_list):
+        # values, default_* keys and saved defaults alike
+        if any(self._add_missing_default_values(dict(vals)).get("livechat_max_sessions") for vals in vals_list):
             self._check_livechat_manager()
         return super().create(vals_list)
 
@@ -52,7 +52,9 @@ class ResUsers(models.Model):
         if "livechat_max_sessions" in vals:
             self._check_livechat_manager()
             if set(vals) == {"livechat_max_sessions"}:
-                # Live Chat managers set it on operators they may not otherwise edit
+                # Live Chat managers set it on operators they may not otherwise
+                # edit, but only on users they can see (companies, record rules)
+                self.check_access("read")
                 return super(ResUsers, self.sudo()).write(vals)
         if not self.env.su and self == self.env.user:
             self._check_own_livechat_write(vals)

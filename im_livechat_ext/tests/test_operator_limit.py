@@ -139,6 +139,11 @@ class TestOperatorLimitRightsOverHttp(HttpCase):
             {"context": {"default_livechat_max_sessions": 1}},
         )
         self.assertEqual(error, "odoo.exceptions.AccessError", "nor through a default_ key: " + str(message))
+        # nor through a default the administrator saved for themselves
+        saved = self._call(self.admin, "ir.default", "set", ["res.users", "livechat_max_sessions", 1, True])
+        self.assertEqual(saved[0], "ok", "anyone may save defaults for themselves")
+        error, message = self._call(self.admin, "res.users", "create", [{"name": "New", "login": "rights_new_user"}])
+        self.assertEqual(error, "odoo.exceptions.AccessError", "nor through a saved default: " + str(message))
         self.env.invalidate_all()
         self.assertEqual((self.operator | self.colleague).mapped("livechat_max_sessions"), [0, 0])
         self.assertFalse(self.env["res.users"].search([("login", "=", "rights_new_user")]))

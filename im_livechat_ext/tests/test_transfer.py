@@ -55,6 +55,14 @@ class TestTransfer(LivechatRoutingCase):
             self.session.id, self.env["im_livechat.report.channel"].search([("livechat_transferred", "=", True)]).ids
         )
 
+    def test_a_manager_or_an_invited_colleague_leaves_one_operator(self):
+        expert = self._operator("Expert", expertises=self.tech)
+        manager = self._operator("Manager", join=False)
+        manager.groups_id = [Command.link(self.env.ref("im_livechat.im_livechat_group_manager").id)]
+        self._transfer("/transfer Networking", user=manager)
+        humans = self.session.channel_member_ids.partner_id.filtered(lambda p: p.user_ids)
+        self.assertEqual(humans - self.env.ref("base.partner_root"), expert.partner_id, "the chat's operator left")
+
     def test_the_name_ignores_case_and_spaces(self):
         expert = self._operator("Expert", expertises=self.tech)
         self._transfer("/transfer   nETWORKING  ")

@@ -172,6 +172,51 @@ class TestUnansweredChats(LivechatRoutingCase):
         self.env.invalidate_all()
         self.assertEqual(session.livechat_operator_id, busy.partner_id)
         self.assertFalse(session.livechat_waiting_since)
+        self.assertRegex(
+            session.livechat_routing_reason, r"^Reassigned after \d+ s without an answer from Silent: Busy.*waited"
+        )
+
+    def test_a_chatbot_forward_is_reassigned_from_its_human(self):
+        """A chatbot's forward keeps the bot as the session's operator: the
+        silent one is the human who joined."""
+        bot_partner = self.env["res.partner"].create({"name": "Routing Bot"})
+        silent = self._operator("Silent")
+        other = self._operator("Other")
+        session = self.env["discuss.channel"].create(
+            {
+                "name": "Bot session",
+                "channel_type": "livechat",
+                "livechat_active": True,
+                "livechat_channel_id": self.livechat.id,
+                "livechat_operator_id": bot_partner.id,
+                "anonymous_name": "Visitor",
+                "channel_member_ids": [Command.create({"partner_id": bot_partner.id})],
+            }
+        )
+        guest = self.env["mail.guest"].create({"name": "Visitor"})
+        session.add_members(guest_ids=guest.ids, post_joined_message=False)
+        session.message_post(author_id=bot_partner.id, body="Let me find someone", message_type="comment")
+        session.add_members(partner_ids=silent.partner_id.ids, post_joined_message=False)
+        self._joined_long_ago(session)
+        post_as_guest(session, guest, "Hello?", seconds_ago=90)
+        self.assertEqual(self._reassign(), 1)
+        self.assertEqual(session.livechat_operator_id, other.partner_id)
+        self.assertEqual(session.livechat_skipped_operator_ids, silent.partner_id)
+        self.assertNotIn(silent.partner_id, self._member_partners(session))
+        self.assertIn("Visitor waited", self._odoobot_says_to(silent), "the visitor's name, not the bot's")
+
+    def test_the_scheduled_action_works_in_small_batches(self):
+        silent = self._operator("Silent")
+        for name in ("One", "Two", "Three"):
+            self._operator(name)
+        for index in range(7):
+            session, guest = visitor_session(self.env, self.livechat, silent, guest_name=f"Visitor {index}")
+            self._joined_long_ago(session)
+            post_as_guest(session, guest, "Hello?", seconds_ago=90)
+        Session = self.env["discuss.channel"]
+        self.assertEqual(Session._cron_reassign_unanswered_sessions(), 5, "one batch per transaction")
+        self.assertEqual(Session._cron_reassign_unanswered_sessions(), 2)
+        self.assertEqual(Session._cron_reassign_unanswered_sessions(), 0)
 
     def test_the_check_is_scheduled_to_the_second(self):
         operator = self._operator("Operator")
@@ -258,7 +303,6 @@ class TestUnansweredRace(LivechatRoutingCase):
         late = self._env(cr)["res.users"].browse(self.ids["users"][0])
         session = self._env(cr, late.id)["discuss.channel"].browse(self.ids["session"])
         session.message_post(body="Sorry, here I am", message_type="comment")
-        cr.flush()
 
     def _reassign(self, cr):
         return self._env(cr)["discuss.channel"]._reassign_unanswered_sessions()
@@ -291,6 +335,23 @@ class TestUnansweredRace(LivechatRoutingCase):
             self.assertEqual(self._reassign(reassign), 0, "skipped, not waited for")
             reassign.commit()  # pylint: disable=invalid-commit
             answer.commit()  # pylint: disable=invalid-commit
+        self.assertEqual(self._operators_in_the_chat(), ["ext_f18_late"])
+
+    def test_an_operator_opening_the_chat_in_flight_wins(self):
+        """Opening the chat writes the operator's member row (last seen):
+        the reassignment leaves that session alone rather than wait or fail."""
+        opening, reassign = self.registry.cursor(), self.registry.cursor()
+        with closing(opening), closing(reassign):
+            late = self._env(opening)["res.users"].browse(self.ids["users"][0])
+            member = self._env(opening)["discuss.channel.member"].search(
+                [("channel_id", "=", self.ids["session"]), ("partner_id", "=", late.partner_id.id)]
+            )
+            member.fold_state = "open"
+            opening.flush()
+            reassign.execute("SET LOCAL lock_timeout = '2s'")
+            self.assertEqual(self._reassign(reassign), 0, "skipped, not waited for")
+            reassign.commit()  # pylint: disable=invalid-commit
+            opening.commit()  # pylint: disable=invalid-commit
         self.assertEqual(self._operators_in_the_chat(), ["ext_f18_late"])
 
     def test_a_reassignment_committed_first_leaves_one_operator(self):
@@ -391,6 +452,12 @@ class TestUnansweredOverHttp(HttpCase):
                 {},
             ),
             "write transferred": ("discuss.channel", "write", [[session.id], {"livechat_transferred": True}], {}),
+            "pass the chat to a colleague": (
+                "discuss.channel",
+                "write",
+                [[session.id], {"livechat_operator_id": self.other.partner_id.id}],
+                {},
+            ),
             "create with a default_ key": (
                 "discuss.channel",
                 "create",
@@ -405,5 +472,6 @@ class TestUnansweredOverHttp(HttpCase):
         self.env.invalidate_all()
         self.assertFalse(session.livechat_skipped_operator_ids)
         self.assertFalse(session.livechat_transferred)
+        self.assertEqual(session.livechat_operator_id, self.silent.partner_id)
         self.assertEqual(self.livechat.unanswered_timeout, 30)
         self.assertFalse(self.env["discuss.channel"].search([("name", "=", "Fake")]))

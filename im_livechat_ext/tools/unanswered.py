@@ -6,7 +6,10 @@ A visitor's message is one written by a guest or a portal user; an answer
 is one written by an internal user other than OdooBot (the operator or a
 colleague they invited). The clock of the current operator starts at the
 visitor's first unanswered message, or when that operator joined if later:
-an operator who just took the chat over gets the whole timeout."""
+an operator who just took the chat over gets the whole timeout. The current
+operator is the session's operator when a human of the chat, else the human
+who joined it last (a chatbot's forward keeps the bot as the session's
+operator)."""
 
 from odoo import SUPERUSER_ID
 from odoo.tools import SQL
@@ -25,15 +28,20 @@ def unanswered_sessions(cr, now, session_ids=None, due_only=True):
         SQL(
             """
             WITH session AS (
-                SELECT s.id, s.livechat_channel_id, s.livechat_operator_id, lc.unanswered_timeout,
-                       member.create_date AS operator_since
+                SELECT s.id, s.livechat_channel_id, operator.partner_id AS livechat_operator_id,
+                       lc.unanswered_timeout, operator.create_date AS operator_since
                   FROM discuss_channel s
                   JOIN im_livechat_channel lc ON lc.id = s.livechat_channel_id AND lc.unanswered_timeout > 0
-                  -- a human operator, still in the chat (not OdooBot holding a waiting visitor, not a chatbot)
-                  JOIN res_users operator ON operator.partner_id = s.livechat_operator_id
-                       AND operator.active AND NOT operator.share AND operator.id != %(odoobot)s
-                  JOIN discuss_channel_member member
-                       ON member.channel_id = s.id AND member.partner_id = s.livechat_operator_id
+                  -- a human operator in the chat (not OdooBot holding a waiting visitor, not a chatbot)
+                  CROSS JOIN LATERAL (
+                      SELECT member.partner_id, member.create_date
+                        FROM discuss_channel_member member
+                        JOIN res_users human ON human.partner_id = member.partner_id
+                             AND human.active AND NOT human.share AND human.id != %(odoobot)s
+                       WHERE member.channel_id = s.id
+                       ORDER BY member.partner_id = s.livechat_operator_id DESC, member.create_date DESC, member.id DESC
+                       LIMIT 1
+                  ) operator
                  WHERE s.channel_type = 'livechat' AND s.livechat_active
                    AND s.livechat_waiting_since IS NULL
                    AND GREATEST(s.create_date, s.last_interest_dt) >= %(ongoing_since)s
@@ -81,11 +89,22 @@ def unanswered_sessions(cr, now, session_ids=None, due_only=True):
 
 
 def lock_session(cr, session_id):
-    """Lock this session's row, without waiting: False when another
-    transaction is writing it (an operator answering right now) or wrote it
-    since ours began (their answer, which our snapshot does not see)."""
+    """Lock this session's row and its members' rows, without waiting: False
+    when another transaction is writing one of them (an operator answering
+    or opening the chat right now) or wrote one since ours began (their
+    answer, which our snapshot does not see)."""
     rows = try_in_savepoint(
         cr,
-        SQL("SELECT id FROM discuss_channel WHERE id = %s FOR NO KEY UPDATE SKIP LOCKED", session_id),
+        SQL(
+            """WITH session AS (
+                   SELECT id FROM discuss_channel WHERE id = %(id)s FOR NO KEY UPDATE SKIP LOCKED
+               ), member AS (
+                   SELECT id FROM discuss_channel_member WHERE channel_id = %(id)s FOR UPDATE SKIP LOCKED
+               )
+               SELECT (SELECT COUNT(*) FROM session) = 1
+                  AND (SELECT COUNT(*) FROM member)
+                      = (SELECT COUNT(*) FROM discuss_channel_member WHERE channel_id = %(id)s)""",
+            id=session_id,
+        ),
     )
-    return bool(rows)
+    return bool(rows and rows[0][0])
