@@ -17,6 +17,8 @@ WAITING_LINE_FIELDS = {"livechat_waiting_since", "livechat_waiting_message_id"}
 # the routing records these itself (as superuser), nobody else
 ROUTING_FACT_FIELDS = {"livechat_skipped_operator_ids", "livechat_transferred"}
 TRANSFER_COMMAND = "/transfer"
+# at most this many expertises in the /transfer list
+EXPERTISES_LISTED = 100
 # unanswered sessions reassigned per cron transaction
 REASSIGN_BATCH = 5
 # a session someone is writing to right now is tried again this much later
@@ -536,7 +538,8 @@ class DiscussChannel(models.Model):
     def _transfer_help(self, excluded):
         """Each expertise with how many of its operators can take a chat now."""
         Expertise = self.env["im_livechat.expertise"].sudo()
-        expertises = Expertise.search([])
+        # every active expertise is listed to the operator: tens of them, not thousands
+        expertises = Expertise.search([], limit=EXPERTISES_LISTED)
         available = self.sudo().livechat_channel_id._get_available_operators(expertises.user_ids - excluded)
         lines = Markup("").join(
             Markup("<li>%s</li>")

@@ -51,12 +51,14 @@ class ImLivechatExpertise(models.Model):
     def _find_by_name(self, name):
         """The active expertise of this name, ignoring case and surrounding
         spaces, in the user's language or in English (empty when none)."""
-        wanted = (name or "").strip().casefold()
-        expertises = self.sudo().search([])
+        # =ilike compares the whole name; its wildcards are escaped
+        pattern = (name or "").strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        if not pattern:
+            return self.browse()
         for lang in (self.env.lang or "en_US", "en_US"):
-            for expertise in expertises.with_context(lang=lang):
-                if (expertise.name or "").strip().casefold() == wanted:
-                    return self.browse(expertise.id)
+            found = self.sudo().with_context(lang=lang).search([("name", "=ilike", pattern)], limit=1)
+            if found:
+                return self.browse(found.id)
         return self.browse()
 
     @api.model_create_multi

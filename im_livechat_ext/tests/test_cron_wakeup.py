@@ -1,6 +1,7 @@
 import calendar
 import select
 import time
+import uuid
 from contextlib import closing
 from datetime import datetime, timedelta
 
@@ -27,10 +28,11 @@ class TestCronWakeup(BaseCase):
         return seen
 
     def test_the_workers_are_woken_at_the_moment_once(self):
-        dbname = "im_livechat_ext_wakeup_test"
+        dbname = f"im_livechat_ext_wakeup_{uuid.uuid4().hex}"  # other test runs may listen too
         with closing(sql_db.db_connect("postgres").cursor()) as cr:
             cr.execute("LISTEN cron_trigger")
-            cr.commit()
+            # LISTEN takes effect at commit
+            cr.commit()  # pylint: disable=invalid-commit
             moment = datetime.utcnow() + timedelta(seconds=1)
             cron_wakeup.wake_at(dbname, moment)
             cron_wakeup.wake_at(dbname, moment + timedelta(milliseconds=300))  # the same second: one wake-up

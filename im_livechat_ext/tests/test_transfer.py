@@ -86,6 +86,13 @@ class TestTransfer(LivechatRoutingCase):
         self.assertEqual(self.session.livechat_operator_id, self.current.partner_id)
         self.assertFalse(self.session.livechat_transferred)
 
+    def test_wildcards_are_not_names(self):
+        self._operator("Expert", expertises=self.tech)
+        for body in ("/transfer Net%", "/transfer N_tworking", "/transfer %"):
+            with self.subTest(body=body):
+                self.assertFalse(self._transfer(body))
+                self.assertEqual(self.session.livechat_operator_id, self.current.partner_id)
+
     def test_nobody_free_changes_nothing(self):
         self.livechat.write({"max_sessions_mode": "limited", "max_sessions": 1})
         busy = self._operator("Busy expert", expertises=self.tech)

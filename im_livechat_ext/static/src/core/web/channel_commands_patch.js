@@ -1,5 +1,5 @@
-import { _t } from "@web/core/l10n/translation";
-import { registry } from "@web/core/registry";
+import {_t} from "@web/core/l10n/translation";
+import {registry} from "@web/core/registry";
 
 registry.category("discuss.channel_commands").add("transfer", {
     channel_types: ["livechat"],
