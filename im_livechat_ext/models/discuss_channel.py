@@ -1,3 +1,4 @@
+import logging
 from datetime import timedelta
 
 from markupsafe import Markup
@@ -9,6 +10,8 @@ from odoo.tools import SQL, html2plaintext
 
 from ..tools import cron_wakeup, routing_sql, unanswered, waiting_line
 
+_logger = logging.getLogger(__name__)
+
 # the routing counts ongoing chats per operator at every selection; the
 # uninstall hook drops this index, which Odoo would not
 ONGOING_CHATS_INDEX = "discuss_channel_livechat_ongoing_index"
@@ -16,6 +19,8 @@ ONGOING_CHATS_INDEX = "discuss_channel_livechat_ongoing_index"
 WAITING_LINE_FIELDS = {"livechat_waiting_since", "livechat_waiting_message_id"}
 # the routing records these itself (as superuser), nobody else
 ROUTING_FACT_FIELDS = {"livechat_skipped_operator_ids", "livechat_transferred"}
+# who answers a chat and what the routing reads of it: the routing, or a Live Chat manager
+ROUTED_BY_MANAGERS = {"livechat_operator_id", "livechat_expertise_ids", "livechat_lang_id"}
 TRANSFER_COMMAND = "/transfer"
 # at most this many expertises in the /transfer list
 EXPERTISES_LISTED = 100
@@ -112,6 +117,7 @@ class DiscussChannel(models.Model):
     def create(self, vals_list):
         defaults = {key.removeprefix("default_") for key in self.env.context if key.startswith("default_")}
         self._check_routing_fields_written(defaults.union(*vals_list))
+        self._check_livechat_operator_chosen(vals_list)
         channels = super().create(vals_list)
         livechats = channels.filtered(lambda c: c.channel_type == "livechat" and c.livechat_channel_id)
         waiting = livechats.filtered("livechat_waiting_since")
@@ -127,11 +133,32 @@ class DiscussChannel(models.Model):
 
     def write(self, vals):
         self._check_routing_fields_written(vals)
-        if "livechat_operator_id" in vals and not self.env.su and any(c.channel_type == "livechat" for c in self):
-            # a member must not pass a chat to a colleague behind the routing's back
-            # (an unanswered chat would be held against them, F18)
+        if (
+            ROUTED_BY_MANAGERS.intersection(vals)
+            and any(c.channel_type == "livechat" for c in self)
+            and not self._is_livechat_manager()
+        ):
+            # a member must not pass a chat to a colleague behind the routing's
+            # back (an unanswered chat would be held against them, F18), nor
+            # steer where a reassignment sends it
             raise AccessError(_("Only the routing itself chooses the operator of a live chat."))
         return super().write(vals)
+
+    def _is_livechat_manager(self):
+        return self.env.su or self.env.user.has_group("im_livechat.im_livechat_group_manager")
+
+    @api.model
+    def _check_livechat_operator_chosen(self, vals_list):
+        """Stock lets an operator open a chat with a website visitor, as its
+        operator; nobody else names someone the operator of a new chat."""
+        if self._is_livechat_manager():
+            return
+        for vals in vals_list:
+            chosen = vals.get("livechat_operator_id") or self.env.context.get("default_livechat_operator_id")
+            if chosen and chosen != self.env.user.partner_id.id:
+                bots = self.env["chatbot.script"].sudo().search([("operator_partner_id", "=", chosen)], limit=1)
+                if not bots:
+                    raise AccessError(_("Only the routing itself chooses the operator of a live chat."))
 
     @api.model
     def _check_routing_fields_written(self, names):
@@ -294,6 +321,13 @@ class DiscussChannel(models.Model):
             # the new operator's own time to answer starts now
             self._schedule_unanswered_check(self.ids)
 
+    def _livechat_human_members(self):
+        """Partners of the internal users in the chat, OdooBot aside."""
+        self.ensure_one()
+        return self.sudo().channel_member_ids.partner_id.filtered(
+            lambda partner: any(user._is_internal() and user.id != SUPERUSER_ID for user in partner.user_ids)
+        )
+
     def _livechat_visitor_name(self):
         """The visitor's name as operators see it."""
         self.ensure_one()
@@ -362,38 +396,53 @@ class DiscussChannel(models.Model):
 
     @api.model
     def _cron_reassign_unanswered_sessions(self):
-        """A few sessions per transaction: the cron commits between batches,
-        so sessions and operators are never held long."""
-        moved, processed, remaining = self._reassign_due_sessions(REASSIGN_BATCH)
-        self.env["ir.cron"]._notify_progress(done=processed, remaining=remaining if processed else 0)
+        """A few moves per transaction: the cron commits between batches, so
+        sessions and operators are never held long. Sessions that cannot move
+        now do not count: they never keep the job running."""
+        moved, more = self._reassign_due_sessions(REASSIGN_BATCH)
+        self.env["ir.cron"]._notify_progress(done=moved, remaining=int(more))
         return moved
 
     @api.model
     def _reassign_due_sessions(self, limit):
-        """(moved, processed, left for the next batch)."""
+        """Go through the due sessions, oldest due first, until `limit` moved
+        (None: all). Returns (moved, whether due sessions were left untried)."""
         self.env.flush_all()
         now = fields.Datetime.now()
         due = unanswered.unanswered_sessions(self.env.cr, now)
-        moved, processed, busy = 0, 0, False
-        for row in due[:limit] if limit else due:
-            outcome = None
-            try:
-                with self.env.cr.savepoint():
-                    if unanswered.lock_session(self.env.cr, row["session_id"]):
-                        outcome = self.sudo().browse(row["session_id"])._reassign_unanswered(row, now)
-            except TransactionRollbackError:
-                self.env.invalidate_all()
-            if outcome is None:
-                busy = True  # answered right now, or its operators are all being given chats
-                continue
-            processed += 1
-            moved += outcome
+        moved, tried, busy = 0, 0, False
+        for row in due:
+            if limit and moved >= limit:
+                break
+            tried += 1
+            outcome = self._reassign_in_savepoint(row, now)
+            busy |= outcome is None
+            moved += outcome or 0
         self._schedule_unanswered_check()
         if busy:
             # once, a little later: never a run after run on the same session
             cron = self.env.ref("im_livechat_ext.ir_cron_reassign_unanswered_sessions").sudo()
             cron_wakeup.trigger_at(cron, now + BUSY_RETRY)
-        return moved, processed, max(0, len(due) - (limit or len(due)))
+        return moved, tried < len(due)
+
+    def _reassign_in_savepoint(self, row, now):
+        """One session in a savepoint of its own, rolled back (its locks
+        released at once) unless it moved: 1 moved, 0 stays, None busy."""
+        outcome = None
+        try:
+            with self.env.cr.savepoint() as savepoint:
+                if unanswered.lock_session(self.env.cr, row["session_id"]):
+                    outcome = self.sudo().browse(row["session_id"])._reassign_unanswered(row, now)
+                if outcome != 1:
+                    savepoint.rollback()
+        except TransactionRollbackError:
+            pass  # answered or opened right now: busy
+        except Exception:  # noqa: BLE001 - one odd session never stops the others
+            _logger.exception("Live chat session %s: the unanswered chat could not be reassigned", row["session_id"])
+            outcome = 0
+        if outcome != 1:
+            self.env.invalidate_all()
+        return outcome
 
     def _reassign_unanswered(self, row, now):
         """The next operator takes this unanswered chat (or, with nobody and a
@@ -484,7 +533,9 @@ class DiscussChannel(models.Model):
         if not session.livechat_channel_id:
             return self._send_transfer_notice(_("This chat belongs to no live chat channel: it cannot be routed."))
         me = self.env.user
-        excluded = me | (session.livechat_operator_id | session.livechat_skipped_operator_ids).user_ids
+        # whoever answers the chat now (after a chatbot's forward, the bot stays its operator)
+        humans = session._livechat_human_members() | me.partner_id
+        excluded = me | (humans | session.livechat_skipped_operator_ids).user_ids
         if not name:
             return self._send_transfer_notice(self._transfer_help(excluded))
         expertise = self.env["im_livechat.expertise"]._find_by_name(name)
@@ -517,11 +568,8 @@ class DiscussChannel(models.Model):
             reason=routing.reason,
         )
         session.write({"livechat_expertise_ids": [Command.set(expertise.ids)], "livechat_transferred": True})
-        # the chat's operator leaves, and so does the one who typed it: one operator stays
-        leaving = (session.livechat_operator_id | me.partner_id).filtered(
-            lambda partner: any(user._is_internal() and user.id != SUPERUSER_ID for user in partner.user_ids)
-        )
-        session._livechat_hand_over(routing.operator, reason, leaving=leaving)
+        # the chat's operators leave, the one who typed it too: one operator stays
+        session._livechat_hand_over(routing.operator, reason, leaving=humans)
         return True
 
     def _check_transfer_access(self):

@@ -35,8 +35,21 @@ class ResUsers(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        # values, default_* keys and saved defaults alike
-        if any(self._add_missing_default_values(dict(vals)).get("livechat_max_sessions") for vals in vals_list):
+        # values, default_* keys and one's own saved defaults alike (a global
+        # default is a system administrator's choice)
+        defaults = {key.removeprefix("default_") for key in self.env.context if key.startswith("default_")}
+        own_default = (
+            self.env["ir.default"]
+            .sudo()
+            .search_count(
+                [
+                    ("field_id.model", "=", "res.users"),
+                    ("field_id.name", "=", "livechat_max_sessions"),
+                    ("user_id", "=", self.env.uid),
+                ]
+            )
+        )
+        if own_default or "livechat_max_sessions" in defaults or any("livechat_max_sessions" in v for v in vals_list):
             self._check_livechat_manager()
         return super().create(vals_list)
 

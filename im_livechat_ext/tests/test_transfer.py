@@ -63,6 +63,29 @@ class TestTransfer(LivechatRoutingCase):
         humans = self.session.channel_member_ids.partner_id.filtered(lambda p: p.user_ids)
         self.assertEqual(humans - self.env.ref("base.partner_root"), expert.partner_id, "the chat's operator left")
 
+    def test_a_chatbot_forwarded_chat_keeps_one_human(self):
+        """After a chatbot's forward the bot stays the session's operator: the
+        human who answers leaves on a manager's transfer too."""
+        bot_partner = self.env["res.partner"].create({"name": "Bot"})
+        human = self._operator("Human")
+        expert = self._operator("Expert", expertises=self.tech)
+        manager = self._operator("Manager", join=False)
+        manager.groups_id = [Command.link(self.env.ref("im_livechat.im_livechat_group_manager").id)]
+        session = self.env["discuss.channel"].create(
+            {
+                "name": "Bot session",
+                "channel_type": "livechat",
+                "livechat_active": True,
+                "livechat_channel_id": self.livechat.id,
+                "livechat_operator_id": bot_partner.id,
+                "channel_member_ids": [Command.create({"partner_id": bot_partner.id})],
+            }
+        )
+        session.add_members(partner_ids=human.partner_id.ids, post_joined_message=False)
+        session.with_user(manager).execute_command_transfer(body="/transfer Networking")
+        self.env.invalidate_all()
+        self.assertEqual(session._livechat_human_members(), expert.partner_id)
+
     def test_the_name_ignores_case_and_spaces(self):
         expert = self._operator("Expert", expertises=self.tech)
         self._transfer("/transfer   nETWORKING  ")

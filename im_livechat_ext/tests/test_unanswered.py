@@ -218,6 +218,43 @@ class TestUnansweredChats(LivechatRoutingCase):
         self.assertEqual(Session._cron_reassign_unanswered_sessions(), 2)
         self.assertEqual(Session._cron_reassign_unanswered_sessions(), 0)
 
+    def test_chats_that_cannot_move_never_keep_the_scheduled_action_running(self):
+        """Seven chats of a lone operator stay (nobody else, no line); a chat
+        of another channel that can move, due last, still moves, and the
+        scheduled action reports nothing left rather than running again."""
+        lone = self._operator("Lone")
+        for index in range(7):
+            session, guest = visitor_session(self.env, self.livechat, lone, guest_name=f"Stuck {index}")
+            self._joined_long_ago(session)
+            post_as_guest(session, guest, "Hello?", seconds_ago=300)
+        other_channel = self.env["im_livechat.channel"].create({"name": "Other", "unanswered_timeout": 60})
+        silent, free = self._operator("Silent", join=False), self._operator("Free", join=False)
+        other_channel.user_ids = [Command.set((silent | free).ids)]
+        movable, guest = visitor_session(self.env, other_channel, silent, guest_name="Movable")
+        self._joined_long_ago(movable)
+        post_as_guest(movable, guest, "Hello?", seconds_ago=61)
+        cron = self.env.ref("im_livechat_ext.ir_cron_reassign_unanswered_sessions")
+        progress = self.env["ir.cron.progress"].create({"cron_id": cron.id})
+        Session = self.env["discuss.channel"].with_context(ir_cron_progress_id=progress.id)
+        self.assertEqual(Session._cron_reassign_unanswered_sessions(), 1)
+        self.assertEqual(movable.livechat_operator_id, free.partner_id)
+        self.assertEqual((progress.done, progress.remaining), (1, 0), "nothing left to run again at once")
+
+    def test_an_employee_writing_in_a_visitors_name_is_no_visitor(self):
+        operator = self._operator("Operator")
+        self._operator("Other")
+        portal = new_test_user(self.env, login="ext_f18_portal_name", groups="base.group_portal")
+        session = ongoing_chat(self.env, self.livechat, operator)
+        self._joined_long_ago(session)
+        message = session.with_user(operator).message_post(
+            author_id=portal.partner_id.id, body="Hello?", message_type="comment"
+        )
+        self.env.cr.execute(
+            "UPDATE mail_message SET create_date = create_date - interval '5 minutes' WHERE id = %s", [message.id]
+        )
+        self.assertEqual(self._reassign(), 0)
+        self.assertEqual(session.livechat_operator_id, operator.partner_id)
+
     def test_the_check_is_scheduled_to_the_second(self):
         operator = self._operator("Operator")
         session, guest = visitor_session(self.env, self.livechat, operator)
@@ -382,6 +419,7 @@ class TestUnansweredOverHttp(HttpCase):
         cls.livechat = cls.env["im_livechat.channel"].create(
             {"name": "F18 over HTTP", "unanswered_timeout": 30, "user_ids": [Command.set(cls.silent.ids)]}
         )
+        cls.expertise = cls.env["im_livechat.expertise"].create({"name": "Only Other knows"})
 
     def test_the_visitors_messages_over_http_lead_to_a_reassignment(self):
         data = self.make_jsonrpc_request(
@@ -452,6 +490,18 @@ class TestUnansweredOverHttp(HttpCase):
                 {},
             ),
             "write transferred": ("discuss.channel", "write", [[session.id], {"livechat_transferred": True}], {}),
+            "name a colleague the operator of a new chat": (
+                "discuss.channel",
+                "create",
+                [dict(fake, livechat_operator_id=self.other.partner_id.id)],
+                {},
+            ),
+            "steer a reassignment by the session's expertise": (
+                "discuss.channel",
+                "write",
+                [[session.id], {"livechat_expertise_ids": [Command.link(self.expertise.id)]}],
+                {},
+            ),
             "pass the chat to a colleague": (
                 "discuss.channel",
                 "write",
@@ -472,6 +522,7 @@ class TestUnansweredOverHttp(HttpCase):
         self.env.invalidate_all()
         self.assertFalse(session.livechat_skipped_operator_ids)
         self.assertFalse(session.livechat_transferred)
+        self.assertFalse(session.livechat_expertise_ids)
         self.assertEqual(session.livechat_operator_id, self.silent.partner_id)
         self.assertEqual(self.livechat.unanswered_timeout, 30)
         self.assertFalse(self.env["discuss.channel"].search([("name", "=", "Fake")]))

@@ -33,7 +33,9 @@ MARGIN = 0.5
 
 _condition = threading.Condition()
 _pending = []  # heap of (unix time, database name)
+_planned = set()  # (database name, whole second) already in the heap
 _thread = None
+_warned = False
 
 
 def trigger_at(cron, at=None):
@@ -46,12 +48,20 @@ def trigger_at(cron, at=None):
 
 def wake_at(dbname, moment):
     """Wake the cron workers of `dbname` at `moment` (a naive UTC datetime)."""
-    global _thread  # noqa: PLW0603 (one thread per process)
-    at = moment.timestamp() if moment.tzinfo else _utc_timestamp(moment)
+    global _thread, _warned  # noqa: PLW0603 (one thread per process)
+    at = (moment.timestamp() if moment.tzinfo else _utc_timestamp(moment)) + MARGIN
     with _condition:
-        if len(_pending) >= MAX_PENDING:
+        if (dbname, int(at)) in _planned:
             return
-        heapq.heappush(_pending, (at + MARGIN, dbname))
+        if len(_pending) >= MAX_PENDING:
+            if not _warned:
+                _logger.warning(
+                    "%s cron wake-ups already planned: the next ones wait for the cron's own poll", MAX_PENDING
+                )
+                _warned = True
+            return
+        _planned.add((dbname, int(at)))
+        heapq.heappush(_pending, (at, dbname))
         if _thread is None or not _thread.is_alive():
             _thread = threading.Thread(target=_run, name="im_livechat_ext.cron_wakeup", daemon=True)
             _thread.start()
@@ -73,9 +83,10 @@ def _run():
                 _condition.wait(delay)
                 continue
             heapq.heappop(_pending)
-            # moments of the same database within this second need one wake-up
+            _planned.discard((dbname, int(at)))
+            # moments of the same database within the next second need no wake-up of their own
             while _pending and _pending[0][1] == dbname and _pending[0][0] <= at + 1:
-                heapq.heappop(_pending)
+                _planned.discard((dbname, int(heapq.heappop(_pending)[0])))
         _notify(dbname)
 
 

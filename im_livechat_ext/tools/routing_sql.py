@@ -25,10 +25,16 @@ from .routing_rules import (
 STATUS_TABLE = "im_livechat_operator_status"
 
 
-def _ongoing_sessions_sql(now, partners):
+def _ongoing_sessions_sql(now, partners, at_least=None):
     """Ongoing chats per partner (of the query `partners`) as rows
     (partner_id, ongoing): sessions the operator takes part in, given directly
-    or joined through a chatbot (which keeps the bot as livechat operator)."""
+    or joined through a chatbot (which keeps the bot as livechat operator).
+    With `at_least` (SQL of a number per member.partner_id), only partners
+    with at least that many.
+
+    Always driven from the ongoing sessions: `partners` is evaluated once,
+    as an array, so that a poor estimate of its size never makes PostgreSQL
+    walk every partner's memberships instead."""
     return SQL(
         """
         WITH ongoing_session AS MATERIALIZED (
@@ -43,10 +49,12 @@ def _ongoing_sessions_sql(now, partners):
           CROSS JOIN LATERAL (
               SELECT partner_id FROM discuss_channel_member WHERE channel_id = session.id
           ) member
-         WHERE member.partner_id IN (%(partners)s)
-         GROUP BY member.partner_id""",
+         WHERE member.partner_id = ANY(ARRAY(%(partners)s))
+         GROUP BY member.partner_id
+        %(having)s""",
         partners=partners,
         ongoing_since=now - ONGOING_WINDOW,
+        having=SQL("HAVING COUNT(*) >= %s", at_least) if at_least is not None else SQL(),
     )
 
 
@@ -78,13 +86,20 @@ def available_operator_ids(
     conditions = [SQL("TRUE")]
     if max_sessions is not None or own_limits:
         # with no limit for anybody, the load query is never run
+        limit_of_member = SQL("%s::int", max_sessions)
+        if own_limits:
+            limit_of_member = SQL(
+                """(SELECT COALESCE(NULLIF(MIN(u.livechat_max_sessions), 0), %s::int)
+                      FROM res_users u WHERE u.partner_id = member.partner_id)""",
+                max_sessions,
+            )
+        full = _ongoing_sessions_sql(
+            now, SQL("SELECT partner_id FROM candidate WHERE max_sessions IS NOT NULL"), at_least=limit_of_member
+        )
         conditions.append(
             SQL(
-                """(candidate.max_sessions IS NULL OR candidate.partner_id NOT IN (
-                       SELECT load.partner_id FROM (%s) load
-                         JOIN candidate limited ON limited.partner_id = load.partner_id
-                        WHERE load.ongoing >= limited.max_sessions))""",
-                _ongoing_sessions_sql(now, SQL("SELECT partner_id FROM candidate WHERE max_sessions IS NOT NULL")),
+                "(candidate.max_sessions IS NULL OR candidate.partner_id NOT IN (SELECT partner_id FROM (%s) full_))",
+                full,
             )
         )
     if block_call:

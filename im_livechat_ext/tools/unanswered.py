@@ -2,7 +2,8 @@
 since when. One query, whatever the number of sessions and messages: each
 session's messages are read by index, from its last answer on.
 
-A visitor's message is one written by a guest or a portal user; an answer
+A visitor's message is one written by a guest or a portal user (and posted
+by a public or portal user, never by an employee in their name); an answer
 is one written by an internal user other than OdooBot (the operator or a
 colleague they invited). The clock of the current operator starts at the
 visitor's first unanswered message, or when that operator joined if later:
@@ -66,6 +67,9 @@ def unanswered_sessions(cr, now, session_ids=None, due_only=True):
                          AND (message.author_guest_id IS NOT NULL OR EXISTS (
                                 SELECT 1 FROM res_users visitor
                                  WHERE visitor.partner_id = message.author_id AND visitor.share))
+                         -- posted by a visitor (public or portal), not by an employee in their name
+                         AND EXISTS (SELECT 1 FROM res_users poster
+                                      WHERE poster.id = message.create_uid AND poster.share)
                        ORDER BY message.id
                        LIMIT 1
                   ) first_question
@@ -99,7 +103,7 @@ def lock_session(cr, session_id):
             """WITH session AS (
                    SELECT id FROM discuss_channel WHERE id = %(id)s FOR NO KEY UPDATE SKIP LOCKED
                ), member AS (
-                   SELECT id FROM discuss_channel_member WHERE channel_id = %(id)s FOR UPDATE SKIP LOCKED
+                   SELECT id FROM discuss_channel_member WHERE channel_id = %(id)s FOR NO KEY UPDATE SKIP LOCKED
                )
                SELECT (SELECT COUNT(*) FROM session) = 1
                   AND (SELECT COUNT(*) FROM member)
