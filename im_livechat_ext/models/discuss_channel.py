@@ -436,7 +436,8 @@ class DiscussChannel(models.Model):
                 if outcome != 1:
                     savepoint.rollback()
         except TransactionRollbackError:
-            pass  # answered or opened right now: busy
+            # answered or opened right now: busy, tried again a little later
+            _logger.debug("Live chat session %s is busy: its reassignment waits", row["session_id"])
         except Exception:  # noqa: BLE001 - one odd session never stops the others
             _logger.exception("Live chat session %s: the unanswered chat could not be reassigned", row["session_id"])
             outcome = 0
