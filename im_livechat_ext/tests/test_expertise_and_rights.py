@@ -277,6 +277,7 @@ class TestRightsMatrix(LivechatRoutingCase):
         "set one's own maximum of ongoing chats": {"manager", "admin"},
         "mark a session skipped or transferred": set(),
         "transfer a chat": {"operator", "manager", "admin"},
+        "change a chat's operator or expertise": {"manager", "admin"},
     }
 
     @classmethod
@@ -366,6 +367,9 @@ class TestRightsMatrix(LivechatRoutingCase):
             self.assertEqual(self.colleague.sudo().livechat_max_sessions, 3)
         elif action == "mark a session skipped or transferred":
             session.write({"livechat_skipped_operator_ids": [Command.link(self.colleague.partner_id.id)]})
+        elif action == "change a chat's operator or expertise":
+            session.write({"livechat_expertise_ids": [Command.set(self.tech.ids)]})
+            session.write({"livechat_operator_id": self.users["operator"].partner_id.id})
         elif action == "transfer a chat":
             # nobody of the expertise is free: a notice, and nothing changes
             session.execute_command_transfer(body="/transfer Networking")
