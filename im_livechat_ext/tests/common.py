@@ -19,6 +19,43 @@ def ongoing_chat(env, livechat, operator, name="Busy"):
     )
 
 
+def chatbot_session(env, livechat, bot_partner, **values):
+    """A session a chatbot holds: stock keeps the bot as its operator, even
+    after a forward adds a human."""
+    return env["discuss.channel"].create(
+        {
+            "name": "Bot session",
+            "channel_type": "livechat",
+            "livechat_active": True,
+            "livechat_channel_id": livechat.id,
+            "livechat_operator_id": bot_partner.id,
+            "channel_member_ids": [Command.create({"partner_id": bot_partner.id})],
+            **values,
+        }
+    )
+
+
+def drop_committed(env, livechat_id, user_ids, chats_too=False):
+    """Remove what a test with real commits left: the channel's sessions (and,
+    with `chats_too`, the users' direct chats), the channel, the users."""
+    users = env["res.users"].browse(user_ids)
+    domain = [("livechat_channel_id", "=", livechat_id)]
+    if chats_too:
+        domain = [
+            ("channel_type", "in", ["livechat", "chat"]),
+            "|",
+            *domain,
+            ("channel_member_ids.partner_id", "in", users.partner_id.ids),
+        ]
+    env["discuss.channel"].search(domain).unlink()
+    env["im_livechat.channel"].browse(livechat_id).unlink()
+    partners = users.partner_id
+    env["bus.presence"].search([("user_id", "in", users.ids)]).unlink()
+    env["im_livechat.operator.status"].search([("user_id", "in", users.ids)]).unlink()
+    users.unlink()
+    partners.unlink()
+
+
 class LivechatRoutingCase(TransactionCase):
     """Operators with presence, languages, expertise and chats, on one channel."""
 

@@ -158,12 +158,11 @@ class TestLastFreeSlot(BaseCase):
             second.cr.commit()  # pylint: disable=invalid-commit
         self.assertEqual(self._sessions_per_operator(), {self.french.id: 1})
 
-    def test_limited_operator_being_claimed_is_waited_for_then_retried(self):
-        """Every ranked operator is being given a chat and a limit applies: the
-        visitor is not turned away but waits for the other transaction; when
-        that one gave the operator a chat after this one began, this one fails
-        to serialize and Odoo's retry of the request sees that chat."""
-        self._set_channel(max_sessions=2, user_ids=[Command.set(self.french.ids)])
+    def _assert_second_visitor_waits_then_is_retried(self):
+        """Two visitors for the French operator's last slot(s), the second's
+        snapshot taken first: it waits for the first transaction instead of
+        sharing, then fails to serialize once that one committed (Odoo then
+        retries the whole request)."""
         first, second = self._new_env(), self._new_env()
         with closing(first.cr), closing(second.cr):
             second.cr.execute("SELECT 1")  # the second transaction's snapshot starts now
@@ -178,6 +177,14 @@ class TestLastFreeSlot(BaseCase):
             with self.assertRaises(psycopg2.errors.SerializationFailure), mute_logger("odoo.sql_db"):
                 self._give_session(second)
             second.cr.rollback()
+
+    def test_limited_operator_being_claimed_is_waited_for_then_retried(self):
+        """Every ranked operator is being given a chat and a limit applies: the
+        visitor is not turned away but waits for the other transaction; when
+        that one gave the operator a chat after this one began, this one fails
+        to serialize and Odoo's retry of the request sees that chat."""
+        self._set_channel(max_sessions=2, user_ids=[Command.set(self.french.ids)])
+        self._assert_second_visitor_waits_then_is_retried()
         with closing(self._new_env().cr) as cr:
             retry = api.Environment(cr, SUPERUSER_ID, {})
             self.assertEqual(self._give_session(retry), self.french.with_env(retry), "her second slot")
@@ -192,19 +199,7 @@ class TestLastFreeSlot(BaseCase):
         with closing(self._new_env().cr) as cr:
             self.french.with_env(api.Environment(cr, SUPERUSER_ID, {})).livechat_max_sessions = 1
             cr.commit()  # pylint: disable=invalid-commit
-        first, second = self._new_env(), self._new_env()
-        with closing(first.cr), closing(second.cr):
-            second.cr.execute("SELECT 1")  # the second transaction's snapshot starts now
-            self.assertEqual(self._give_session(first), self.french.with_env(first))
-            second.cr.execute("SAVEPOINT waiting; SET LOCAL lock_timeout = '300ms'")
-            with self.assertRaises(psycopg2.errors.LockNotAvailable), mute_logger("odoo.sql_db"):
-                self._give_session(second)
-            second.cr.execute("ROLLBACK TO SAVEPOINT waiting; SET LOCAL lock_timeout = 0")
-            second.invalidate_all()
-            first.cr.commit()  # pylint: disable=invalid-commit
-            with self.assertRaises(psycopg2.errors.SerializationFailure), mute_logger("odoo.sql_db"):
-                self._give_session(second)
-            second.cr.rollback()
+        self._assert_second_visitor_waits_then_is_retried()
         with closing(self._new_env().cr) as cr:
             retry = api.Environment(cr, SUPERUSER_ID, {})
             self.assertFalse(self._give_session(retry), "her only slot is taken: nobody")

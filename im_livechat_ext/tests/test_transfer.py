@@ -4,7 +4,7 @@ from odoo import Command
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
-from .common import LivechatRoutingCase
+from .common import LivechatRoutingCase, chatbot_session
 from .test_unanswered import visitor_session
 
 
@@ -71,16 +71,7 @@ class TestTransfer(LivechatRoutingCase):
         expert = self._operator("Expert", expertises=self.tech)
         manager = self._operator("Manager", join=False)
         manager.groups_id = [Command.link(self.env.ref("im_livechat.im_livechat_group_manager").id)]
-        session = self.env["discuss.channel"].create(
-            {
-                "name": "Bot session",
-                "channel_type": "livechat",
-                "livechat_active": True,
-                "livechat_channel_id": self.livechat.id,
-                "livechat_operator_id": bot_partner.id,
-                "channel_member_ids": [Command.create({"partner_id": bot_partner.id})],
-            }
-        )
+        session = chatbot_session(self.env, self.livechat, bot_partner)
         session.add_members(partner_ids=human.partner_id.ids, post_joined_message=False)
         session.with_user(manager).execute_command_transfer(body="/transfer Networking")
         self.env.invalidate_all()

@@ -8,7 +8,7 @@ from odoo import SUPERUSER_ID, Command, api, fields
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
-from .common import LivechatRoutingCase, ongoing_chat
+from .common import LivechatRoutingCase, chatbot_session, drop_committed, ongoing_chat
 
 
 def visitor_session(env, livechat, operator, guest_name="Visitor"):
@@ -182,17 +182,7 @@ class TestUnansweredChats(LivechatRoutingCase):
         bot_partner = self.env["res.partner"].create({"name": "Routing Bot"})
         silent = self._operator("Silent")
         other = self._operator("Other")
-        session = self.env["discuss.channel"].create(
-            {
-                "name": "Bot session",
-                "channel_type": "livechat",
-                "livechat_active": True,
-                "livechat_channel_id": self.livechat.id,
-                "livechat_operator_id": bot_partner.id,
-                "anonymous_name": "Visitor",
-                "channel_member_ids": [Command.create({"partner_id": bot_partner.id})],
-            }
-        )
+        session = chatbot_session(self.env, self.livechat, bot_partner, anonymous_name="Visitor")
         guest = self.env["mail.guest"].create({"name": "Visitor"})
         session.add_members(guest_ids=guest.ids, post_joined_message=False)
         session.message_post(author_id=bot_partner.id, body="Let me find someone", message_type="comment")
@@ -314,22 +304,7 @@ class TestUnansweredRace(LivechatRoutingCase):
     def _cleanup(self):
         cr = self.registry_cr
         cr.rollback()
-        env = api.Environment(cr, SUPERUSER_ID, {})
-        users = env["res.users"].browse(self.ids["users"])
-        env["discuss.channel"].search(
-            [
-                ("channel_type", "in", ["livechat", "chat"]),
-                "|",
-                ("livechat_channel_id", "=", self.ids["livechat"]),
-                ("channel_member_ids.partner_id", "in", users.partner_id.ids),
-            ]
-        ).unlink()
-        env["im_livechat.channel"].browse(self.ids["livechat"]).unlink()
-        partners = users.partner_id
-        env["bus.presence"].search([("user_id", "in", users.ids)]).unlink()
-        env["im_livechat.operator.status"].search([("user_id", "in", users.ids)]).unlink()
-        users.unlink()
-        partners.unlink()
+        drop_committed(api.Environment(cr, SUPERUSER_ID, {}), self.ids["livechat"], self.ids["users"], chats_too=True)
         cr.commit()  # pylint: disable=invalid-commit
         cr.close()
 

@@ -7,7 +7,7 @@ from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
 from ..tools import waiting_line
-from .common import LivechatRoutingCase, ongoing_chat
+from .common import LivechatRoutingCase, drop_committed, ongoing_chat
 
 
 @tagged("post_install", "-at_install")
@@ -316,15 +316,7 @@ class TestWaitingLineConcurrency(LivechatRoutingCase):
     def _cleanup(self):
         cr = self.registry_cr
         cr.rollback()
-        env = api.Environment(cr, SUPERUSER_ID, {})
-        env["discuss.channel"].search([("livechat_channel_id", "=", self.ids["livechat"])]).unlink()
-        env["im_livechat.channel"].browse(self.ids["livechat"]).unlink()
-        users = env["res.users"].browse(self.ids["users"])
-        partners = users.partner_id
-        env["bus.presence"].search([("user_id", "in", users.ids)]).unlink()
-        env["im_livechat.operator.status"].search([("user_id", "in", users.ids)]).unlink()
-        users.unlink()
-        partners.unlink()
+        drop_committed(api.Environment(cr, SUPERUSER_ID, {}), self.ids["livechat"], self.ids["users"])
         cr.commit()  # pylint: disable=invalid-commit
         cr.close()
 
