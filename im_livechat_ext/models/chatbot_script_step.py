@@ -3,7 +3,7 @@ from datetime import timedelta
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 
-from ..tools import routing_sql
+from ..tools import rights, routing_sql
 from ..tools.x2many_commands import linked_ids
 
 
@@ -33,7 +33,7 @@ class ChatbotScriptStep(models.Model):
         """Stock lets operators edit chatbot scripts; the expertises of a
         forward step decide who gets the chats it forwards, so only managers
         choose them (values, default_* context keys, copy)."""
-        if self.env.su or self.env.user.has_group("im_livechat.im_livechat_group_manager"):
+        if rights.is_livechat_manager(self.env):
             return
         chosen = vals.get("operator_expertise_ids")
         if creating and not chosen:

@@ -8,7 +8,7 @@ from odoo import SUPERUSER_ID, Command, _, api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL, html2plaintext
 
-from ..tools import cron_wakeup, routing_sql, unanswered, waiting_line
+from ..tools import cron_wakeup, rights, routing_sql, unanswered, waiting_line
 
 _logger = logging.getLogger(__name__)
 
@@ -115,8 +115,7 @@ class DiscussChannel(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        defaults = {key.removeprefix("default_") for key in self.env.context if key.startswith("default_")}
-        self._check_routing_fields_written(defaults.union(*vals_list))
+        self._check_routing_fields_written(rights.context_default_names(self.env).union(*vals_list))
         self._check_livechat_operator_chosen(vals_list)
         channels = super().create(vals_list)
         livechats = channels.filtered(lambda c: c.channel_type == "livechat" and c.livechat_channel_id)
@@ -136,7 +135,7 @@ class DiscussChannel(models.Model):
         if (
             ROUTED_BY_MANAGERS.intersection(vals)
             and any(c.channel_type == "livechat" for c in self)
-            and not self._is_livechat_manager()
+            and not rights.is_livechat_manager(self.env)
         ):
             # a member must not pass a chat to a colleague behind the routing's
             # back (an unanswered chat would be held against them, F18), nor
@@ -144,14 +143,11 @@ class DiscussChannel(models.Model):
             raise AccessError(_("Only the routing itself chooses the operator of a live chat."))
         return super().write(vals)
 
-    def _is_livechat_manager(self):
-        return self.env.su or self.env.user.has_group("im_livechat.im_livechat_group_manager")
-
     @api.model
     def _check_livechat_operator_chosen(self, vals_list):
         """Stock lets an operator open a chat with a website visitor, as its
         operator; nobody else names someone the operator of a new chat."""
-        if self._is_livechat_manager():
+        if rights.is_livechat_manager(self.env):
             return
         for vals in vals_list:
             chosen = vals.get("livechat_operator_id") or self.env.context.get("default_livechat_operator_id")
@@ -375,13 +371,21 @@ class DiscussChannel(models.Model):
         visitor's first unanswered message (their next ones change nothing)."""
         self.env.flush_all()
         now = fields.Datetime.now()
-        rows = unanswered.unanswered_sessions(self.env.cr, now, session_ids, due_only=False)
+        rows = unanswered.unanswered_sessions(self.env.cr, now, session_ids)
         if first_message:
             rows = [row for row in rows if row["first_message_id"] == first_message.id]
-        upcoming = [row["due"] for row in rows if row["due"] > now]
-        if upcoming:
-            cron = self.env.ref("im_livechat_ext.ir_cron_reassign_unanswered_sessions").sudo()
-            cron_wakeup.trigger_at(cron, min(upcoming))
+        self._trigger_unanswered_check(rows, now)
+
+    @api.model
+    def _trigger_unanswered_check(self, rows, now):
+        """The reassignment runs when the first of these sessions (rows of
+        unanswered_sessions) not yet due falls due."""
+        if upcoming := [row["due"] for row in rows if row["due"] > now]:
+            cron_wakeup.trigger_at(self._unanswered_cron(), min(upcoming))
+
+    @api.model
+    def _unanswered_cron(self):
+        return self.env.ref("im_livechat_ext.ir_cron_reassign_unanswered_sessions").sudo()
 
     @api.model
     def _reassign_unanswered_sessions(self, limit=None):
@@ -409,7 +413,10 @@ class DiscussChannel(models.Model):
         (None: all). Returns (moved, whether due sessions were left untried)."""
         self.env.flush_all()
         now = fields.Datetime.now()
-        due = unanswered.unanswered_sessions(self.env.cr, now)
+        # one read of the sessions waiting for an answer: those due now, and
+        # the moment the next one falls due
+        waiting = unanswered.unanswered_sessions(self.env.cr, now)
+        due = [row for row in waiting if row["due"] <= now]
         moved, tried, busy = 0, 0, False
         for row in due:
             if limit and moved >= limit:
@@ -418,11 +425,11 @@ class DiscussChannel(models.Model):
             outcome = self._reassign_in_savepoint(row, now)
             busy |= outcome is None
             moved += outcome or 0
-        self._schedule_unanswered_check()
+        # those moved were scheduled by their hand-over
+        self._trigger_unanswered_check(waiting, now)
         if busy:
             # once, a little later: never a run after run on the same session
-            cron = self.env.ref("im_livechat_ext.ir_cron_reassign_unanswered_sessions").sudo()
-            cron_wakeup.trigger_at(cron, now + BUSY_RETRY)
+            cron_wakeup.trigger_at(self._unanswered_cron(), now + BUSY_RETRY)
         return moved, tried < len(due)
 
     def _reassign_in_savepoint(self, row, now):
@@ -580,7 +587,7 @@ class DiscussChannel(models.Model):
         if not (
             self.channel_type == "livechat"
             and user._is_internal()
-            and (self.is_member or user.has_group("im_livechat.im_livechat_group_manager"))
+            and (self.is_member or rights.is_livechat_manager(self.env))
         ):
             raise AccessError(_("Only the operators of a live chat can transfer it."))
 

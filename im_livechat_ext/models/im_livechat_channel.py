@@ -8,7 +8,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 from odoo.http import request
 
-from ..tools import cron_wakeup, routing_rules, routing_sql, waiting_line
+from ..tools import cron_wakeup, rights, routing_rules, routing_sql, waiting_line
 
 _logger = logging.getLogger(__name__)
 
@@ -162,7 +162,7 @@ class ImLivechatChannel(models.Model):
         channel); the routing settings decide who gets which chat, so only
         managers choose them: in values, in default_* context keys or one's
         own saved defaults, on copy."""
-        if self.env.su or self.env.user.has_group("im_livechat.im_livechat_group_manager"):
+        if rights.is_livechat_manager(self.env):
             return
         chosen = ROUTING_SETTINGS.intersection(vals)
         if creating:

@@ -1,6 +1,7 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 
+from ..tools import rights
 from ..tools.x2many_commands import linked_ids
 
 
@@ -37,7 +38,7 @@ class ResUsers(models.Model):
     def create(self, vals_list):
         # values, default_* keys and one's own saved defaults alike (a global
         # default is a system administrator's choice)
-        defaults = {key.removeprefix("default_") for key in self.env.context if key.startswith("default_")}
+        defaults = rights.context_default_names(self.env)
         own_default = (
             self.env["ir.default"]
             .sudo()
@@ -85,7 +86,7 @@ class ResUsers(models.Model):
 
     def _check_livechat_manager(self):
         """An operator's own limit is for Live Chat managers to set (F19)."""
-        if not (self.env.su or self.env.user.has_group("im_livechat.im_livechat_group_manager")):
+        if not rights.is_livechat_manager(self.env):
             raise AccessError(_("Only Live Chat managers can set an operator's maximum of ongoing chats."))
 
     def _check_own_livechat_write(self, vals):

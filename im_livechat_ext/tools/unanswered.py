@@ -19,11 +19,11 @@ from .routing_rules import ONGOING_WINDOW
 from .routing_sql import try_in_savepoint
 
 
-def unanswered_sessions(cr, now, session_ids=None, due_only=True):
+def unanswered_sessions(cr, now, session_ids=None):
     """Rows (session_id, livechat_channel_id, operator_partner_id,
     first_message_id, waiting_since, due) of the ongoing sessions of channels
     with an unanswered timeout whose visitor waits for an answer from their
-    human operator; with `due_only`, those whose timeout has passed at `now`.
+    human operator, in the order they fall due (`due` <= `now`: due now).
     `session_ids` restricts them (None: all)."""
     cr.execute(
         SQL(
@@ -78,15 +78,12 @@ def unanswered_sessions(cr, now, session_ids=None, due_only=True):
                    first_message_id, waiting_since,
                    waiting_since + make_interval(secs => unanswered_timeout) AS due
               FROM waiting
-             WHERE NOT %(due_only)s OR waiting_since + make_interval(secs => unanswered_timeout) <= %(now)s
              ORDER BY due, id
             """,
             odoobot=SUPERUSER_ID,  # OdooBot
             ongoing_since=now - ONGOING_WINDOW,
             all=session_ids is None,
             session_ids=list(session_ids or []),
-            due_only=due_only,
-            now=now,
         )
     )
     return cr.dictfetchall()
