@@ -1,8 +1,39 @@
+import json
 from datetime import timedelta
 
 from odoo import Command, fields
 from odoo.tests import new_test_user
 from odoo.tests.common import TransactionCase
+from odoo.tools import mute_logger
+
+
+def call_kw(case, model, method, args, kwargs=None):
+    """JSON-RPC call_kw over real HTTP, as whoever the HttpCase `case` is
+    logged in as: ("ok", result), or (error class, message)."""
+    with mute_logger("odoo.http"):  # refusals are logged as warnings: expected here
+        response = case.url_open(
+            f"/web/dataset/call_kw/{model}/{method}",
+            data=json.dumps(
+                {
+                    "jsonrpc": "2.0",
+                    "method": "call",
+                    "id": 1,
+                    "params": {"model": model, "method": method, "args": args, "kwargs": kwargs or {}},
+                }
+            ),
+            headers={"Content-Type": "application/json"},
+        )
+    case.assertEqual(response.status_code, 200)
+    answer = response.json()
+    if "error" in answer:
+        return answer["error"]["data"]["name"], answer["error"]["data"]["message"]
+    return "ok", answer["result"]
+
+
+def rpc_error(case, model, method, args, kwargs=None):
+    """The error class call_kw answers with (None: no error)."""
+    error, _message = call_kw(case, model, method, args, kwargs)
+    return None if error == "ok" else error
 
 
 def ongoing_chat(env, livechat, operator, name="Busy"):

@@ -79,7 +79,6 @@ class TestOperatorLimitRightsOverHttp(HttpCase):
     """Only Live Chat managers set an operator's limit, on any path."""
 
     _call = test_rights_http.TestRightsOverHttp._call
-    _post_call_kw = test_rights_http.TestRightsOverHttp._post_call_kw
 
     @classmethod
     def setUpClass(cls):

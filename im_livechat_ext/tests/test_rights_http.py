@@ -1,8 +1,7 @@
-import json
-
 from odoo import Command
 from odoo.tests import HttpCase, new_test_user, tagged
-from odoo.tools import mute_logger
+
+from .common import call_kw
 
 
 @tagged("post_install", "-at_install")
@@ -35,27 +34,7 @@ class TestRightsOverHttp(HttpCase):
     def _call(self, user, model, method, args, kwargs=None):
         """The JSON-RPC answer of call_kw as `user`: ("ok", result) or (error class, message)."""
         self.authenticate(user.login, user.login)
-        with mute_logger("odoo.http"):  # refusals are logged as warnings: expected here
-            response = self._post_call_kw(model, method, args, kwargs)
-        self.assertEqual(response.status_code, 200)
-        answer = response.json()
-        if "error" in answer:
-            return answer["error"]["data"]["name"], answer["error"]["data"]["message"]
-        return "ok", answer["result"]
-
-    def _post_call_kw(self, model, method, args, kwargs):
-        return self.url_open(
-            "/web/dataset/call_kw",
-            data=json.dumps(
-                {
-                    "jsonrpc": "2.0",
-                    "method": "call",
-                    "id": 1,
-                    "params": {"model": model, "method": method, "args": args, "kwargs": kwargs or {}},
-                }
-            ),
-            headers={"Content-Type": "application/json"},
-        )
+        return call_kw(self, model, method, args, kwargs)
 
     def _snapshot(self):
         """What an attacker would like to change."""

@@ -2,9 +2,8 @@ import json
 
 from odoo import Command
 from odoo.tests import HttpCase, new_test_user, tagged
-from odoo.tools import mute_logger
 
-from .common import LivechatRoutingCase, chatbot_session
+from .common import LivechatRoutingCase, chatbot_session, rpc_error
 from .test_unanswered import visitor_session
 
 
@@ -168,24 +167,9 @@ class TestTransferOverHttp(HttpCase):
 
     def _call_transfer(self, session, login):
         self.authenticate(login, login.replace("_", "-"))
-        with mute_logger("odoo.http"):
-            response = self.url_open(
-                "/web/dataset/call_kw/discuss.channel/execute_command_transfer",
-                data=json.dumps(
-                    {
-                        "jsonrpc": "2.0",
-                        "method": "call",
-                        "params": {
-                            "model": "discuss.channel",
-                            "method": "execute_command_transfer",
-                            "args": [[session.id]],
-                            "kwargs": {"body": "/transfer Customs"},
-                        },
-                    }
-                ),
-                headers={"Content-Type": "application/json"},
-            )
-        return response.json().get("error", {}).get("data", {}).get("name")
+        return rpc_error(
+            self, "discuss.channel", "execute_command_transfer", [[session.id]], {"body": "/transfer Customs"}
+        )
 
     def test_a_visitor_or_an_outsider_cannot_transfer(self):
         session, _guest = visitor_session(self.env, self.livechat, self.operator)

@@ -8,7 +8,7 @@ from odoo import SUPERUSER_ID, Command, api, fields
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
-from .common import LivechatRoutingCase, chatbot_session, drop_committed, ongoing_chat
+from .common import LivechatRoutingCase, chatbot_session, drop_committed, ongoing_chat, rpc_error
 
 
 def visitor_session(env, livechat, operator, guest_name="Visitor"):
@@ -434,21 +434,9 @@ class TestUnansweredOverHttp(HttpCase):
         self.assertNotIn("Reassigned", payload, "nothing of the routing reaches the visitor")
         self.assertNotIn("skipped", payload)
 
-    def _rpc_error(self, model, method, args, kwargs):
+    def _rpc_error(self, model, method, args, kwargs=None):
         """The name of the error a JSON-RPC call_kw answers with (None: ok)."""
-        with mute_logger("odoo.http"):
-            response = self.url_open(
-                f"/web/dataset/call_kw/{model}/{method}",
-                data=json.dumps(
-                    {
-                        "jsonrpc": "2.0",
-                        "method": "call",
-                        "params": {"model": model, "method": method, "args": args, "kwargs": kwargs},
-                    }
-                ),
-                headers={"Content-Type": "application/json"},
-            )
-        return response.json().get("error", {}).get("data", {}).get("name")
+        return rpc_error(self, model, method, args, kwargs)
 
     def test_nobody_chooses_who_is_skipped_over_rpc(self):
         """The chat's own operator tries to mark a colleague as skipped or the

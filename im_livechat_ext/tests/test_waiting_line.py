@@ -7,7 +7,7 @@ from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
 from ..tools import waiting_line
-from .common import LivechatRoutingCase, drop_committed, ongoing_chat
+from .common import LivechatRoutingCase, drop_committed, ongoing_chat, rpc_error
 
 
 @tagged("post_install", "-at_install")
@@ -410,19 +410,7 @@ class TestWaitingLineOverHttp(HttpCase):
 
     def _rpc_error(self, model, method, args, kwargs=None):
         """The name of the error a JSON-RPC call_kw answers with (None: ok)."""
-        with mute_logger("odoo.http"):
-            response = self.url_open(
-                f"/web/dataset/call_kw/{model}/{method}",
-                data=json.dumps(
-                    {
-                        "jsonrpc": "2.0",
-                        "method": "call",
-                        "params": {"model": model, "method": method, "args": args, "kwargs": kwargs or {}},
-                    }
-                ),
-                headers={"Content-Type": "application/json"},
-            )
-        return response.json().get("error", {}).get("data", {}).get("name")
+        return rpc_error(self, model, method, args, kwargs)
 
     def test_nobody_jumps_the_line_over_rpc(self):
         """readonly is not enforced on RPC: the operator of a session (a
