@@ -19,6 +19,8 @@ import statistics
 import time
 from datetime import timedelta
 
+import fixtures
+
 LANGS = ["en_US", "fr_FR", "es_ES", "de_DE"]
 
 
@@ -35,20 +37,9 @@ def prepare(env, operators, max_sessions, line, handling):
 
     for code in LANGS:
         env["res.lang"]._activate_lang(code)
-    groups = env.ref("base.group_user") | env.ref("im_livechat.im_livechat_group_user")
-    users = (
-        env["res.users"]
-        .with_context(no_reset_password=True)
-        .create(
-            [
-                {"name": f"Peak operator {i}", "login": f"peak_op_{i}", "groups_id": [Command.set(groups.ids)]}
-                for i in range(operators)
-            ]
-        )
-    )
+    users = fixtures.online_operators(env, operators, "Peak")
     for i, user in enumerate(users):
         user.partner_id.lang = LANGS[i % len(LANGS)]
-    env["bus.presence"].create([{"user_id": user.id, "status": "online"} for user in users])
     values = {"name": "Peak", "user_ids": [Command.set(users.ids)]}
     if "max_sessions_mode" in env["im_livechat.channel"]._fields:  # stock Odoo 18 has no limit at all
         values.update(max_sessions_mode="limited", max_sessions=max_sessions)
@@ -252,6 +243,11 @@ def print_table(results, args):
         ("best_tier_share", "best tier"),
         ("chats_per_operator", "chats/op"),
     ]
-    print(f"{'run':>12} | " + " | ".join(f"{title:>12}" for _key, title in columns))
+    print_figures(results, columns)
+
+
+def print_figures(results, columns, run_width=12):
+    """One row per run of `results` ({run: figures}), one column per (key, title)."""
+    print(f"{'run':>{run_width}} | " + " | ".join(f"{title:>12}" for _key, title in columns))
     for flavour, figures in results.items():
-        print(f"{flavour:>12} | " + " | ".join(f"{str(figures[key]):>12}" for key, _title in columns))
+        print(f"{flavour:>{run_width}} | " + " | ".join(f"{str(figures[key]):>12}" for key, _title in columns))

@@ -143,6 +143,4 @@ def print_table(results, args):
         ("first_answer_p50_s", "answer p50 s"),
         ("first_answer_p95_s", "answer p95 s"),
     ]
-    print(f"{'run':>14} | " + " | ".join(f"{title:>12}" for _key, title in columns))
-    for flavour, figures in results.items():
-        print(f"{flavour:>14} | " + " | ".join(f"{str(figures[key]):>12}" for key, _title in columns))
+    peak_hour.print_figures(results, columns, run_width=14)

@@ -26,6 +26,7 @@ import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
+import fixtures
 import odoo_runner
 
 
@@ -55,19 +56,7 @@ def prepare(args, db, module, limited):
     registry = odoo.modules.registry.Registry(db)
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
-        # internal users (the module never gives a chat to anybody else) and Live Chat users
-        groups = env.ref("base.group_user") | env.ref("im_livechat.im_livechat_group_user")
-        operators = (
-            env["res.users"]
-            .with_context(no_reset_password=True)
-            .create(
-                [
-                    {"name": f"Stress operator {i}", "login": f"stress_op_{i}", "groups_id": [Command.set(groups.ids)]}
-                    for i in range(args.operators)
-                ]
-            )
-        )
-        env["bus.presence"].create([{"user_id": user.id, "status": "online"} for user in operators])
+        operators = fixtures.online_operators(env, args.operators, "Stress")
         values = {"name": "Stress", "user_ids": [Command.set(operators.ids)]}
         if limited:
             values.update(max_sessions_mode="limited", max_sessions=args.max_sessions)
