@@ -4,7 +4,7 @@ from odoo.addons.im_livechat.report.im_livechat_report_channel import (
     ImLivechatReportChannel as StockReportChannel,
 )
 
-from .models.discuss_channel import ONGOING_CHATS_INDEX
+from .models.discuss_channel import FORMER_ONGOING_CHATS_INDEX, ONGOING_CHATS_INDEX
 
 
 def pre_init_hook(env):
@@ -22,4 +22,5 @@ def uninstall_hook(env):
     reads discuss_channel.livechat_lang_id, a column about to go) and no index
     of ours on stock columns, which Odoo would not drop by itself."""
     StockReportChannel.init(env["im_livechat.report.channel"])
-    env.cr.execute(SQL("DROP INDEX IF EXISTS %s", SQL.identifier(ONGOING_CHATS_INDEX)))
+    for index in (ONGOING_CHATS_INDEX, FORMER_ONGOING_CHATS_INDEX):
+        env.cr.execute(SQL("DROP INDEX IF EXISTS %s", SQL.identifier(index)))

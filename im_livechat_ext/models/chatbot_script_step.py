@@ -3,7 +3,7 @@ from datetime import timedelta
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 
-from ..tools import rights, routing_sql
+from ..tools import operator_claim, rights
 from ..tools.x2many_commands import linked_ids
 
 
@@ -83,5 +83,5 @@ class ChatbotScriptStep(models.Model):
                     "livechat_routing_reason": routing.reason,
                 }
             )
-            routing_sql.mark_assigned(self.env.cr, routing.operator.ids)
+            operator_claim.mark_assigned(self.env.cr, routing.operator.ids)
         return result

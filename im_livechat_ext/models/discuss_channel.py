@@ -8,13 +8,14 @@ from odoo import SUPERUSER_ID, Command, _, api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL, html2plaintext
 
-from ..tools import cron_wakeup, rights, routing_sql, unanswered, waiting_line
+from ..tools import cron_wakeup, operator_claim, rights, unanswered, waiting_line
 
 _logger = logging.getLogger(__name__)
 
 # the routing counts ongoing chats per operator at every selection; the
 # uninstall hook drops this index, which Odoo would not
-ONGOING_CHATS_INDEX = "discuss_channel_livechat_ongoing_index"
+ONGOING_CHATS_INDEX = "discuss_channel_livechat_ongoing_since_index"
+FORMER_ONGOING_CHATS_INDEX = "discuss_channel_livechat_ongoing_index"
 # the waiting line sets these itself (as superuser), nobody else
 WAITING_LINE_FIELDS = {"livechat_waiting_since", "livechat_waiting_message_id"}
 # the routing records these itself (as superuser), nobody else
@@ -102,11 +103,14 @@ class DiscussChannel(models.Model):
     def init(self):
         result = super().init()
         # the routing counts ongoing chats per operator at every selection, the
-        # unanswered check reads ongoing sessions: only open sessions are indexed
+        # unanswered check reads ongoing sessions: only open sessions are
+        # indexed, by their last activity, so that chats left open long ago
+        # cost nothing (the index of 18.0.1.4.0 could not be searched by it)
+        self.env.cr.execute(SQL("DROP INDEX IF EXISTS %s", SQL.identifier(FORMER_ONGOING_CHATS_INDEX)))
         self.env.cr.execute(
             SQL(
                 """CREATE INDEX IF NOT EXISTS %s
-                       ON discuss_channel (last_interest_dt, create_date)
+                       ON discuss_channel ((GREATEST(create_date, last_interest_dt)))
                     WHERE channel_type = 'livechat' AND livechat_active""",
                 SQL.identifier(ONGOING_CHATS_INDEX),
             )
@@ -121,7 +125,7 @@ class DiscussChannel(models.Model):
         livechats = channels.filtered(lambda c: c.channel_type == "livechat" and c.livechat_channel_id)
         waiting = livechats.filtered("livechat_waiting_since")
         # the 120 s buffer and the burst order of the routing read this
-        routing_sql.mark_assigned(self.env.cr, (livechats - waiting).livechat_operator_id.user_ids.ids)
+        operator_claim.mark_assigned(self.env.cr, (livechats - waiting).livechat_operator_id.user_ids.ids)
         if waiting:
             # the others' places do not change: only the newcomers are told theirs
             self.sudo()._notify_waiting_line(waiting.livechat_channel_id, only=waiting)
@@ -225,7 +229,7 @@ class DiscussChannel(models.Model):
         if not bodies:
             return
         # one UPDATE for the whole line, of the texts that changed only
-        changed = routing_sql.try_in_savepoint(
+        changed = operator_claim.try_in_savepoint(
             self.env.cr,
             SQL(
                 """WITH new AS (
@@ -312,7 +316,7 @@ class DiscussChannel(models.Model):
         session._broadcast(operator.partner_id.ids)
         for partner in leaving & session.channel_member_ids.partner_id:
             session._action_unfollow(partner)
-        routing_sql.mark_assigned(self.env.cr, operator.ids)
+        operator_claim.mark_assigned(self.env.cr, operator.ids)
         if session.livechat_channel_id.unanswered_timeout:
             # the new operator's own time to answer starts now
             self._schedule_unanswered_check(self.ids)

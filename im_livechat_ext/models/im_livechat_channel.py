@@ -1,6 +1,8 @@
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property, partial
 
 from psycopg2.extensions import TransactionRollbackError
 
@@ -8,7 +10,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 from odoo.http import request
 
-from ..tools import cron_wakeup, rights, routing_rules, routing_sql, waiting_line
+from ..tools import cron_wakeup, operator_claim, rights, routing_rules, routing_sql, waiting_line
 
 _logger = logging.getLogger(__name__)
 
@@ -19,6 +21,11 @@ ROUTING_DECISION_KEY = "livechat_routing_decision"
 # so no operator to claim)
 VISITOR_LANG_KEY = "livechat_visitor_lang"
 NO_CLAIM_KEY = "livechat_route_without_claim"
+# the context key under which available_operator_ids leaves the limits out:
+# the routing's ranking applies them, counting the ongoing chats only once.
+# Its value is this object: no RPC caller can pass it.
+LIMITS_IN_RANKING_KEY = "livechat_limits_in_ranking"
+LIMITS_IN_RANKING = object()
 
 
 @dataclass
@@ -26,9 +33,15 @@ class RoutingDecision:
     """The chosen operator (empty recordset when nobody) and why."""
 
     operator: models.BaseModel
-    reason: str = ""
+    # says why, when asked: a caller that only wants the operator (stock's
+    # _get_operator) does not pay for the sentence's names
+    explain: Callable[[], str] | None = None
     # the winner knows at least one of the expertises asked for
     knows_the_subject: bool = False
+
+    @cached_property
+    def reason(self):
+        return self.explain() if self.explain else ""
 
 
 # who gets which chat: changed by Live Chat managers only
@@ -155,7 +168,7 @@ class ImLivechatChannel(models.Model):
     def _ensure_operator_status_rows(self):
         self.env["res.users"].flush_model()
         self.flush_recordset(["user_ids"])
-        routing_sql.ensure_status_rows(self.env.cr, self.sudo().user_ids.ids)
+        operator_claim.ensure_status_rows(self.env.cr, self.sudo().user_ids.ids)
 
     def _check_routing_settings_access(self, vals, creating=False):
         """Stock lets operators edit and create channels (Join writes the
@@ -211,29 +224,44 @@ class ImLivechatChannel(models.Model):
         "max_sessions",
         "block_assignment_during_call",
     )
+    @api.depends_context(LIMITS_IN_RANKING_KEY)
     def _compute_available_operator_ids(self):
         """Operators who can take a chat now: present (online, active within
         the inactivity timeout), under the limit, not blocked by a call. The
         kanban count, the website's chat button and chatbot rules "only if no
-        operator" read this, as the routing does."""
+        operator" read this, as the routing does (which applies the limits
+        in its ranking: LIMITS_IN_RANKING_KEY)."""
+        limits = self.env.context.get(LIMITS_IN_RANKING_KEY) is not LIMITS_IN_RANKING
+        field = self._fields["available_operator_ids"]
         for channel in self:
             if isinstance(channel.id, int):
-                channel.available_operator_ids = channel._get_available_operators()
+                # straight into the cache, as the ORM stores it (ids): the
+                # assignment's relation bookkeeping (inverses, old and new
+                # pairs) has nothing to do on a field neither stored nor
+                # inverted, and costs milliseconds per thousand operators
+                self.env.cache.set(channel, field, channel._get_available_operators(limits=limits)._ids)
             else:  # a new record not saved yet
                 channel.available_operator_ids = channel.user_ids.filtered(lambda user: user._is_user_available())
 
     @api.depends("available_operator_ids")
+    @api.depends_context(LIMITS_IN_RANKING_KEY)
     def _compute_available_operator_count(self):
         for channel in self:
             channel.available_operator_count = len(channel.available_operator_ids)
 
-    def _get_available_operators(self, users=None, present_only=False):
+    def _get_available_operators(self, users=None, present_only=False, limits=True):
         """Those of `users` (default: this channel's operators) who can take a
         chat of this channel now, in one query; with `present_only`, those
-        present, full or not (F8)."""
+        present, full or not (F8); without `limits`, whatever their ongoing
+        chats (the caller applies the limits)."""
         self.ensure_one()
         if users is not None and not users:
             return self.env["res.users"]
+        capacity = self._get_capacity_limits()
+        if present_only:
+            capacity = {"max_sessions": None, "block_call": False, "own_limits": False}
+        elif not limits:
+            capacity = {**capacity, "max_sessions": None, "own_limits": False}
         self.env.flush_all()
         now = fields.Datetime.now()
         timeout = self.operator_inactivity_timeout
@@ -243,11 +271,7 @@ class ImLivechatChannel(models.Model):
             inactive_before=now - timedelta(minutes=timeout) if timeout else None,
             channel_id=self.id,
             user_ids=users.ids if users is not None else None,
-            **(
-                {"max_sessions": None, "block_call": False, "own_limits": False}
-                if present_only
-                else self._get_capacity_limits()
-            ),
+            **capacity,
         )
         return self.env["res.users"].browse(user_ids)
 
@@ -517,7 +541,8 @@ class ImLivechatChannel(models.Model):
 
     # ------------------------------------------------------------------
     # Routing: the rules are in tools/routing_rules.py, their SQL in
-    # tools/routing_sql.py; these methods only bring them the channel.
+    # tools/routing_sql.py and tools/operator_claim.py; these methods only
+    # bring them the channel.
     # ------------------------------------------------------------------
     def _get_operator(self, previous_operator_id=None, lang=None, country_id=None, expertises=None, users=None):
         """The operator for a new chat (empty recordset when nobody is
@@ -561,41 +586,47 @@ class ImLivechatChannel(models.Model):
         self.ensure_one()
         Users = self.env["res.users"]
         if users is not None:
-            candidates = self._get_available_operators(users)
+            candidates = self._get_available_operators(users, limits=False)
         else:
-            # the stock extension point, fresh: sessions given in this transaction count
-            self.invalidate_recordset(["available_operator_ids"])
-            candidates = self.available_operator_ids
+            # the stock extension point, fresh: sessions given in this
+            # transaction count; the limits are applied by the ranking
+            channel = self.with_context(**{LIMITS_IN_RANKING_KEY: LIMITS_IN_RANKING})
+            channel.invalidate_recordset(["available_operator_ids"])
+            candidates = channel.available_operator_ids
         if not candidates:
             return RoutingDecision(Users)
         expertise_ids = expertises.filtered("active").ids if expertises else []
-        ranked = routing_sql.rank_operators(
-            self.env.cr,
-            fields.Datetime.now(),
-            candidates.ids,
+        capacity = self._get_capacity_limits()
+        rank = partial(
+            routing_sql.rank_operators,
+            user_ids=candidates.ids,
             priority=self.routing_priority or "language",
             lang=lang,
             country_id=country_id,
             expertise_ids=expertise_ids,
             previous_partner_id=previous_operator_id,
             exclude_user_ids=exclude_users.ids if exclude_users else (),
+            max_sessions=capacity["max_sessions"],
+            block_call=capacity["block_call"],
             chat_lang_relation=self._get_chat_lang_relation(),
         )
+        ranked = rank(self.env.cr, now=fields.Datetime.now())
         if claim:
-            winner_id = routing_sql.claim_first(
+            winner = operator_claim.claim_first(
                 self.env.cr,
                 ranked,
-                protect_capacity=self._get_capacity_limits()["max_sessions"] is not None,
+                capacity["max_sessions"],
+                rank_again=lambda cr: rank(cr, now=fields.Datetime.now()),
                 wait=wait_for_claimed,
             )
         else:
-            winner_id = ranked[0]["user_id"] if ranked else None
-        if not winner_id:
+            winner = ranked[0] if ranked else None
+        if not winner:
             return RoutingDecision(Users)
-        winner = next(row for row in ranked if row["user_id"] == winner_id)
+        winner_id = winner["user_id"]
         return RoutingDecision(
             Users.browse(winner_id),
-            reason=self._routing_reason(winner, country_id),
+            explain=lambda: self._routing_reason(winner, country_id),
             knows_the_subject=bool(winner["matched_ids"]),
         )
 

@@ -158,11 +158,10 @@ class TestLastFreeSlot(BaseCase):
             second.cr.commit()  # pylint: disable=invalid-commit
         self.assertEqual(self._sessions_per_operator(), {self.french.id: 1})
 
-    def _assert_second_visitor_waits_then_is_retried(self):
+    def _second_visitor_waits_for_the_first(self, then):
         """Two visitors for the French operator's last slot(s), the second's
         snapshot taken first: it waits for the first transaction instead of
-        sharing, then fails to serialize once that one committed (Odoo then
-        retries the whole request)."""
+        sharing; once that one committed, `then(second_env)` goes on."""
         first, second = self._new_env(), self._new_env()
         with closing(first.cr), closing(second.cr):
             second.cr.execute("SELECT 1")  # the second transaction's snapshot starts now
@@ -174,35 +173,118 @@ class TestLastFreeSlot(BaseCase):
             second.cr.execute("ROLLBACK TO SAVEPOINT waiting; SET LOCAL lock_timeout = 0")
             second.invalidate_all()
             first.cr.commit()  # pylint: disable=invalid-commit
-            with self.assertRaises(psycopg2.errors.SerializationFailure), mute_logger("odoo.sql_db"):
-                self._give_session(second)
-            second.cr.rollback()
+            then(second)
 
-    def test_limited_operator_being_claimed_is_waited_for_then_retried(self):
-        """Every ranked operator is being given a chat and a limit applies: the
-        visitor is not turned away but waits for the other transaction; when
-        that one gave the operator a chat after this one began, this one fails
-        to serialize and Odoo's retry of the request sees that chat."""
+    def test_room_left_after_waiting_is_taken_without_a_retry(self):
+        """Every ranked operator was being given a chat and a limit applies:
+        the visitor waits for the other transaction instead of sharing, and
+        as the operator still has room after that chat, takes it in the same
+        request (no retry of the request by Odoo, whose back-off would hold a
+        worker for up to seconds). A visitor arriving meanwhile waits for
+        that claim in turn, then finds both slots taken."""
         self._set_channel(max_sessions=2, user_ids=[Command.set(self.french.ids)])
-        self._assert_second_visitor_waits_then_is_retried()
-        with closing(self._new_env().cr) as cr:
-            retry = api.Environment(cr, SUPERUSER_ID, {})
-            self.assertEqual(self._give_session(retry), self.french.with_env(retry), "her second slot")
-            cr.commit()  # pylint: disable=invalid-commit
+
+        def then(second):
+            self.assertEqual(self._give_session(second), self.french.with_env(second), "her second slot")
+            with closing(self._new_env().cr) as cr:
+                third = api.Environment(cr, SUPERUSER_ID, {})
+                cr.execute("SAVEPOINT waiting; SET LOCAL lock_timeout = '300ms'")
+                with self.assertRaises(psycopg2.errors.LockNotAvailable), mute_logger("odoo.sql_db"):
+                    self._give_session(third)
+                cr.execute("ROLLBACK TO SAVEPOINT waiting; SET LOCAL lock_timeout = 0")
+                third.invalidate_all()
+                second.cr.commit()  # pylint: disable=invalid-commit
+                self.assertFalse(self._give_session(third), "her two slots are taken")
+
+        self._second_visitor_waits_for_the_first(then)
         self.assertEqual(self._sessions_per_operator(), {self.french.id: 2})
+
+    def _claim_on_own_connection_then(self, end):
+        """The second visitor takes the French operator's second slot on a
+        connection of its own (she had room after the first visitor's
+        chat); `end(second_env)` then ends the second transaction."""
+        self._set_channel(max_sessions=2, user_ids=[Command.set(self.french.ids)])
+
+        def then(second):
+            self.assertEqual(self._give_session(second), self.french.with_env(second))
+            end(second)
+
+        self._second_visitor_waits_for_the_first(then)
+
+    def _french_row_is_free(self):
+        with closing(self._new_env().cr) as cr:
+            cr.execute(
+                "SELECT last_assignment_dt FROM im_livechat_operator_status WHERE user_id = %s "
+                "FOR NO KEY UPDATE NOWAIT",
+                [self.french.id],
+            )
+            return cr.fetchone()[0]
+
+    def test_own_connection_claim_ends_with_a_rollback(self):
+        """The request fails after the claim: the claim's connection rolls
+        back too and the operator is free again."""
+
+        def rollback(second):
+            second.cr.rollback()
+            self._french_row_is_free()
+
+        self._claim_on_own_connection_then(rollback)
+        self.assertEqual(self._sessions_per_operator(), {self.french.id: 1})
+        with closing(self._new_env().cr) as cr:
+            cr.execute(
+                """SELECT COUNT(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+                    WHERE c.relname = 'im_livechat_operator_status' AND l.pid != pg_backend_pid()"""
+            )
+            self.assertEqual(cr.fetchone()[0], 0, "no connection left holding a status row")
+
+    def test_own_connection_claim_ends_when_the_cursor_is_closed(self):
+        """A request that fails with an error Odoo does not retry closes its
+        cursor without a commit: the claim ends with it, and the cursor goes
+        back to the pool cleanly."""
+
+        def close(second):
+            second.cr.close()
+            self.assertTrue(second.cr.closed)
+            self._french_row_is_free()
+
+        self._claim_on_own_connection_then(close)
+        self.assertEqual(self._sessions_per_operator(), {self.french.id: 1})
+
+    def test_second_routing_in_the_same_transaction_does_not_wait_on_its_own_claim(self):
+        """A transaction that claimed an operator on a connection of its own
+        never waits for that operator's row again (it would wait for itself)."""
+
+        def route_again(second):
+            second.cr.execute("SAVEPOINT bounded; SET LOCAL lock_timeout = '2s'")  # a regression fails, never hangs
+            self.assertFalse(self._give_session(second), "her row is ours already: nobody, at once")
+            second.cr.commit()  # pylint: disable=invalid-commit
+
+        self._claim_on_own_connection_then(route_again)
+        self.assertEqual(self._sessions_per_operator(), {self.french.id: 2})
+
+    def _nobody_at_once(self, env):
+        """Answered in this very transaction: no retry, no wait for Odoo's
+        back-off (which would hold a worker up to seconds in a burst)."""
+        self.assertFalse(self._give_session(env), "the last slot went to the first visitor")
+        env.cr.commit()  # pylint: disable=invalid-commit
+
+    def test_last_slot_taken_while_waiting_answers_without_a_retry(self):
+        """The end of a burst: the visitor waited for the transaction taking
+        the operator's last slot. Seen from a new snapshot she is full, so
+        the visitor hears "nobody" at once instead of a retry of the request."""
+        self._set_channel(user_ids=[Command.set(self.french.ids)])  # max_sessions 1
+        self._second_visitor_waits_for_the_first(then=self._nobody_at_once)
+        self.assertEqual(self._sessions_per_operator(), {self.french.id: 1})
 
     def test_own_limit_is_protected_in_an_unlimited_channel(self):
         """F19: the channel sets no limit but the operator has one of her own:
         a second visitor in flight waits for her instead of sharing her last
-        slot, then Odoo's retry finds her full."""
+        slot, then finds her full."""
         self._set_channel(max_sessions_mode="unlimited", user_ids=[Command.set(self.french.ids)])
         with closing(self._new_env().cr) as cr:
             self.french.with_env(api.Environment(cr, SUPERUSER_ID, {})).livechat_max_sessions = 1
             cr.commit()  # pylint: disable=invalid-commit
-        self._assert_second_visitor_waits_then_is_retried()
-        with closing(self._new_env().cr) as cr:
-            retry = api.Environment(cr, SUPERUSER_ID, {})
-            self.assertFalse(self._give_session(retry), "her only slot is taken: nobody")
+        self._second_visitor_waits_for_the_first(then=self._nobody_at_once)
         self.assertEqual(self._sessions_per_operator(), {self.french.id: 1})
 
     def test_unlimited_channel_spreads_a_burst(self):

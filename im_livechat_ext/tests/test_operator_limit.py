@@ -164,3 +164,36 @@ class TestOperatorLimitRightsOverHttp(HttpCase):
         self.assertEqual(error, "odoo.exceptions.ValidationError", message)
         self.env.invalidate_all()
         self.assertEqual((self.colleague.livechat_max_sessions, self.colleague.login), (3, "rights_colleague"))
+
+    def test_no_rpc_caller_lifts_the_limits_through_the_context(self):
+        """The routing reads the available operators limits aside (its ranking
+        applies them) under a context value no RPC caller can pass: a full
+        operator stays out of what anybody reads, whatever the context."""
+        livechat = self.env["im_livechat.channel"].create(
+            {
+                "name": "Limits over RPC",
+                "max_sessions_mode": "limited",
+                "max_sessions": 1,
+                "user_ids": [Command.set(self.colleague.ids)],
+            }
+        )
+        self.env["bus.presence"].create({"user_id": self.colleague.id, "status": "online"})
+        ongoing_chat(self.env, livechat, self.colleague)
+        livechat.max_sessions = 2
+        error, result = self._call(
+            self.operator, "im_livechat.channel", "read", [[livechat.id], ["available_operator_ids"]]
+        )
+        self.assertEqual(result[0]["available_operator_ids"], self.colleague.ids, "with room, she is listed")
+        livechat.max_sessions = 1
+        for context in ({}, {"livechat_limits_in_ranking": True}, {"livechat_limits_in_ranking": "1"}):
+            with self.subTest(context=context):
+                error, result = self._call(
+                    self.operator,
+                    "im_livechat.channel",
+                    "read",
+                    [[livechat.id], ["available_operator_ids", "available_operator_count"]],
+                    {"context": context},
+                )
+                self.assertEqual(error, "ok", result)
+                self.assertEqual(result[0]["available_operator_ids"], [], "the colleague is full")
+                self.assertEqual(result[0]["available_operator_count"], 0)

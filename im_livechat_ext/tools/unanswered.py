@@ -15,8 +15,8 @@ operator)."""
 from odoo import SUPERUSER_ID
 from odoo.tools import SQL
 
+from .operator_claim import try_in_savepoint
 from .routing_rules import ONGOING_WINDOW
-from .routing_sql import try_in_savepoint
 
 
 def unanswered_sessions(cr, now, session_ids=None):

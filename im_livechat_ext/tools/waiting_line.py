@@ -18,7 +18,7 @@ from datetime import timedelta
 
 from odoo.tools import SQL
 
-from .routing_sql import try_in_savepoint
+from .operator_claim import try_in_savepoint
 
 # finished sessions of the channel this recent give the handling time
 HISTORY = timedelta(days=14)

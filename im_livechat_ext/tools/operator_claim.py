@@ -1,0 +1,243 @@
+"""Claiming the operator the routing chose (routing_sql.py ranks them):
+a lock on their small status row that concurrent routings skip, so that
+simultaneous visitors never share an operator's last free slot nor queue
+behind each other on one operator; and the stamp of their last assignment
+that the 120 s buffer and the burst order read."""
+
+import logging
+from functools import partial
+
+from psycopg2 import OperationalError
+from psycopg2.extensions import TransactionRollbackError
+from psycopg2.pool import PoolError
+
+from odoo import sql_db
+from odoo.tools import SQL
+
+from .routing_sql import STATUS_TABLE
+
+_logger = logging.getLogger(__name__)
+
+# the operators this transaction claimed (itself or on connections of their
+# own), kept in the cursor's rollback callbacks data: cleared when the
+# transaction ends
+CLAIMS_KEY = "im_livechat_ext.claims"
+
+
+def claim_first(cr, ranked, max_sessions, rank_again=None, wait=True):
+    """Lock the status row of the best operator of `ranked` (rows of
+    rank_operators, best first) that no other transaction is claiming, and
+    return their row (None: nobody can take the chat).
+
+    The lock lasts until the transaction ends: meanwhile, concurrent visitors
+    skip this operator instead of waiting for them. An operator given a chat
+    by a transaction that committed after ours began is skipped too (locking
+    their updated row fails to serialize, inside a savepoint): our snapshot
+    does not see that chat, so it would misjudge their load.
+
+    When every ranked operator is being claimed, nobody is turned away: with
+    no limit to protect (`max_sessions` None, the channel's, and the best
+    one has no limit of their own) the best one is shared, as stock Odoo
+    does. With a limit, we wait for the best one's transaction to end, then
+    rank again from a new snapshot (`rank_again(cursor)`) and claim there
+    (_claim_in_new_snapshot): at the end of a burst the answer "nobody"
+    comes at once, and Odoo's retry of the request, which sleeps first, is
+    left for when that does not settle it. Without `wait` (serving the
+    waiting line, which the next freed slot serves again), or once this
+    transaction holds a claim on a connection of its own, nobody is chosen
+    then."""
+    user_ids = [row["user_id"] for row in ranked]
+    if not user_ids:
+        return None
+    if missing := sorted(row["user_id"] for row in ranked if not row["has_status"]):
+        # operators never given a chat yet have no row to lock: add them (one
+        # by one if a concurrent transaction is adding some of them)
+        if try_in_savepoint(cr, _insert_status_sql(missing)) is None:
+            for user_id in missing:
+                try_in_savepoint(cr, _insert_status_sql([user_id]))
+    # usually the first free one at once; one by one when some fail to serialize
+    first_free = SQL(
+        """SELECT user_id FROM %s WHERE user_id = ANY(%s)
+            ORDER BY array_position(%s, user_id) LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED""",
+        SQL.identifier(STATUS_TABLE),
+        user_ids,
+        user_ids,
+    )
+    rows = try_in_savepoint(cr, first_free)
+    if rows:
+        return _claimed(cr, _row_of(ranked, rows[0][0]))
+    if rows is None:
+        for row in ranked:
+            if try_in_savepoint(cr, _lock_sql(row["user_id"], skip_locked=True)):
+                return _claimed(cr, row)
+    if max_sessions is None and not ranked[0]["own_limit"]:
+        return ranked[0]
+    # a transaction waits for a claim only while it holds none itself (here
+    # or on a connection of its own): no two can wait for each other
+    if not wait or cr.postrollback.data.get(CLAIMS_KEY):
+        return None
+    # wait for the transaction claiming the best one: if it ended without
+    # giving them a chat, they are ours
+    awaited = ranked[0]
+    if try_in_savepoint(cr, _lock_sql(awaited["user_id"], skip_locked=False)):
+        return _claimed(cr, awaited)
+    if rank_again:
+        claimed = _claim_in_new_snapshot(cr, rank_again)
+        if claimed is not RETRY:
+            return claimed and _claimed(cr, claimed)
+    # a serialization failure here is the signal for Odoo to retry the
+    # request (it logs the retry itself): not an error worth a line of its own
+    cr.execute(_lock_sql(awaited["user_id"], skip_locked=False), log_exceptions=False)
+    return awaited if cr.fetchone() else None
+
+
+def _row_of(ranked, user_id):
+    return next(row for row in ranked if row["user_id"] == user_id)
+
+
+def _claimed(cr, row):
+    """Note `row`'s operator as claimed by this transaction."""
+    cr.postrollback.data.setdefault(CLAIMS_KEY, set()).add(row["user_id"])
+    return row
+
+
+# _claim_in_new_snapshot: nothing settled, let Odoo retry the whole request
+RETRY = object()
+# rankings from a new snapshot before letting Odoo retry the request
+NEW_SNAPSHOT_ROUNDS = 5
+
+
+def _claim_in_new_snapshot(cr, rank_again):
+    """After waiting for a concurrent claim: rank again from a snapshot
+    taken now, on a connection of its own (ours predates the chats just
+    given, and locking a row changed since fails to serialize), and claim
+    the best one there. That connection locks and stamps their status row
+    and keeps it until our transaction ends, committing after ours: every
+    transaction that cannot see our chat skips them or fails to serialize
+    on the stamp, as with a claim of our own. When all of them are being
+    claimed again, it waits for the best one there and ranks again, a few
+    times at most.
+
+    Returns the row claimed, None when nobody has room (the usual end of a
+    burst: the last slots are gone), RETRY when not settled so or no
+    connection is to be had."""
+    if isinstance(cr, sql_db.TestCursor):
+        # a test cursor drops post-commit hooks: the claim's connection would never end
+        return RETRY
+    try:
+        fresh = sql_db.db_connect(cr.dbname).cursor()
+    except (PoolError, OperationalError):
+        return RETRY
+    try:
+        for _round in range(NEW_SNAPSHOT_ROUNDS):
+            ranked = rank_again(fresh)
+            if not ranked:
+                return None
+            claimed = next(
+                (row for row in ranked if try_in_savepoint(fresh, _lock_sql(row["user_id"], skip_locked=True))),
+                None,
+            )
+            # all being claimed: wait for the best one; if their transaction
+            # gave them nothing, they are ours, else look again from a new snapshot
+            if not claimed and try_in_savepoint(fresh, _lock_sql(ranked[0]["user_id"], skip_locked=False)):
+                claimed = ranked[0]
+            if claimed:
+                fresh.execute(_stamp_sql([claimed["user_id"]]))
+                cr.postcommit.add(partial(_end_claim, fresh, commit=True))
+                cr.postrollback.add(partial(_end_claim, fresh, commit=False))
+                fresh = None
+                return claimed
+            fresh.rollback()
+        return RETRY
+    finally:
+        if fresh is not None:
+            fresh.close()
+
+
+def _end_claim(fresh, commit):
+    """End a claim's own transaction once ours has ended: committed after
+    ours, its stamp is what transactions that cannot see our chat fail on.
+    Never raises: the other callbacks of our transaction still run."""
+    try:
+        if commit:
+            fresh.commit()
+    except Exception:
+        _logger.exception("Live chat routing: the claim of an operator could not be committed")
+    finally:
+        try:
+            fresh.close()
+        except Exception:
+            _logger.exception("Live chat routing: a claim's connection could not be closed")
+
+
+def _lock_sql(user_id, skip_locked):
+    return SQL(
+        "SELECT user_id FROM %s WHERE user_id = %s FOR NO KEY UPDATE %s",
+        SQL.identifier(STATUS_TABLE),
+        user_id,
+        SQL("SKIP LOCKED" if skip_locked else ""),
+    )
+
+
+def ensure_status_rows(cr, user_ids):
+    """Give these operators their status row now, when they join a channel:
+    inserting it at the moment of a burst would make visitors wait on each
+    other's inserts. Rows that exist are left alone (no wait on a routing
+    transaction that holds them)."""
+    if user_ids:
+        try_in_savepoint(
+            cr,
+            SQL(
+                """INSERT INTO %(table)s (user_id)
+                   SELECT new.user_id FROM unnest(%(ids)s::int[]) AS new(user_id)
+                    WHERE NOT EXISTS (SELECT 1 FROM %(table)s WHERE user_id = new.user_id)
+                   ON CONFLICT (user_id) DO NOTHING""",
+                table=SQL.identifier(STATUS_TABLE),
+                ids=sorted(user_ids),
+            ),
+        )
+
+
+def _insert_status_sql(user_ids):
+    return SQL(
+        "INSERT INTO %s (user_id) SELECT unnest(%s::int[]) ON CONFLICT (user_id) DO NOTHING",
+        SQL.identifier(STATUS_TABLE),
+        user_ids,
+    )
+
+
+def try_in_savepoint(cr, query):
+    """The rows of `query`, or None when it failed to serialize or deadlocked
+    (rolled back to a savepoint: the transaction goes on)."""
+    with cr.savepoint(flush=False) as savepoint:
+        try:
+            cr.execute(query, log_exceptions=False)
+        except TransactionRollbackError:
+            savepoint.rollback()
+            return None
+        return cr.fetchall() if cr.description else []
+
+
+def mark_assigned(cr, user_ids):
+    """Record that these operators just got a chat (the 120 s buffer and the
+    burst order read it), to the microsecond. Never waits: the row of an
+    operator another transaction is giving a chat right now is left to it,
+    and ours, claimed by the routing, is already locked by us."""
+    if user_ids:
+        ensure_status_rows(cr, user_ids)
+        try_in_savepoint(cr, _stamp_sql(user_ids))
+
+
+def _stamp_sql(user_ids):
+    """Stamp the status rows of these operators with the time, to the
+    microsecond, skipping rows another transaction holds."""
+    return SQL(
+        """WITH free AS (
+               SELECT user_id FROM %(table)s WHERE user_id = ANY(%(ids)s)
+                ORDER BY user_id FOR NO KEY UPDATE SKIP LOCKED
+           )
+           UPDATE %(table)s status SET last_assignment_dt = (clock_timestamp() AT TIME ZONE 'UTC')
+             FROM free WHERE status.user_id = free.user_id""",
+        table=SQL.identifier(STATUS_TABLE),
+        ids=sorted(user_ids),
+    )
