@@ -597,7 +597,7 @@ class ImLivechatChannel(models.Model):
             return RoutingDecision(Users)
         expertise_ids = expertises.filtered("active").ids if expertises else []
         capacity = self._get_capacity_limits()
-        rank = partial(
+        ranking = partial(
             routing_sql.rank_operators,
             user_ids=candidates.ids,
             priority=self.routing_priority or "language",
@@ -610,13 +610,18 @@ class ImLivechatChannel(models.Model):
             block_call=capacity["block_call"],
             chat_lang_relation=self._get_chat_lang_relation(),
         )
-        ranked = rank(self.env.cr, now=fields.Datetime.now())
+
+        def rank(cr):
+            """The ranking as of now, on `cr` (the claim ranks again on a new snapshot)."""
+            return ranking(cr, now=fields.Datetime.now())
+
+        ranked = rank(self.env.cr)
         if claim:
             winner = operator_claim.claim_first(
                 self.env.cr,
                 ranked,
                 capacity["max_sessions"],
-                rank_again=lambda cr: rank(cr, now=fields.Datetime.now()),
+                rank_again=rank,
                 wait=wait_for_claimed,
             )
         else:

@@ -183,6 +183,7 @@ class TestOperatorLimitRightsOverHttp(HttpCase):
         error, result = self._call(
             self.operator, "im_livechat.channel", "read", [[livechat.id], ["available_operator_ids"]]
         )
+        self.assertEqual(error, "ok", result)
         self.assertEqual(result[0]["available_operator_ids"], self.colleague.ids, "with room, she is listed")
         livechat.max_sessions = 1
         for context in ({}, {"livechat_limits_in_ranking": True}, {"livechat_limits_in_ranking": "1"}):

@@ -46,8 +46,7 @@ def claim_first(cr, ranked, max_sessions, rank_again=None, wait=True):
     waiting line, which the next freed slot serves again), or once this
     transaction holds a claim on a connection of its own, nobody is chosen
     then."""
-    user_ids = [row["user_id"] for row in ranked]
-    if not user_ids:
+    if not ranked:
         return None
     if missing := sorted(row["user_id"] for row in ranked if not row["has_status"]):
         # operators never given a chat yet have no row to lock: add them (one
@@ -55,21 +54,8 @@ def claim_first(cr, ranked, max_sessions, rank_again=None, wait=True):
         if try_in_savepoint(cr, _insert_status_sql(missing)) is None:
             for user_id in missing:
                 try_in_savepoint(cr, _insert_status_sql([user_id]))
-    # usually the first free one at once; one by one when some fail to serialize
-    first_free = SQL(
-        """SELECT user_id FROM %s WHERE user_id = ANY(%s)
-            ORDER BY array_position(%s, user_id) LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED""",
-        SQL.identifier(STATUS_TABLE),
-        user_ids,
-        user_ids,
-    )
-    rows = try_in_savepoint(cr, first_free)
-    if rows:
-        return _claimed(cr, _row_of(ranked, rows[0][0]))
-    if rows is None:
-        for row in ranked:
-            if try_in_savepoint(cr, _lock_sql(row["user_id"], skip_locked=True)):
-                return _claimed(cr, row)
+    if free := _lock_first_free(cr, ranked):
+        return _claimed(cr, free)
     if max_sessions is None and not ranked[0]["own_limit"]:
         return ranked[0]
     # a transaction waits for a claim only while it holds none itself (here
@@ -91,8 +77,26 @@ def claim_first(cr, ranked, max_sessions, rank_again=None, wait=True):
     return awaited if cr.fetchone() else None
 
 
-def _row_of(ranked, user_id):
-    return next(row for row in ranked if row["user_id"] == user_id)
+def _lock_first_free(cr, ranked):
+    """Lock the status row of the first of `ranked` that no other
+    transaction holds and return their row (None: all are held): usually at
+    once, one by one when some fail to serialize."""
+    user_ids = [row["user_id"] for row in ranked]
+    first_free = SQL(
+        """SELECT user_id FROM %s WHERE user_id = ANY(%s)
+            ORDER BY array_position(%s, user_id) LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED""",
+        SQL.identifier(STATUS_TABLE),
+        user_ids,
+        user_ids,
+    )
+    rows = try_in_savepoint(cr, first_free)
+    if rows:
+        return next(row for row in ranked if row["user_id"] == rows[0][0])
+    if rows is None:
+        for row in ranked:
+            if try_in_savepoint(cr, _lock_sql(row["user_id"], skip_locked=True)):
+                return row
+    return None
 
 
 def _claimed(cr, row):
@@ -133,10 +137,7 @@ def _claim_in_new_snapshot(cr, rank_again):
             ranked = rank_again(fresh)
             if not ranked:
                 return None
-            claimed = next(
-                (row for row in ranked if try_in_savepoint(fresh, _lock_sql(row["user_id"], skip_locked=True))),
-                None,
-            )
+            claimed = _lock_first_free(fresh, ranked)
             # all being claimed: wait for the best one; if their transaction
             # gave them nothing, they are ours, else look again from a new snapshot
             if not claimed and try_in_savepoint(fresh, _lock_sql(ranked[0]["user_id"], skip_locked=False)):
