@@ -9,6 +9,7 @@ Run it through ``./dev.sh bench [--scale 1] [--visitors 1000] [--arrivals 2000]`
 """
 
 import argparse
+import contextlib
 import json
 import random
 import statistics
@@ -195,6 +196,8 @@ def refresh_clock(env):
         "last_presence = now() at time zone 'utc' - interval '1 minute'"
     )
     cr.commit()
+    # no dead rows left by the move in the indexes the routing reads
+    subprocess.run(["vacuumdb", "--analyze", "--quiet", cr.dbname], check=True)
 
 
 def visitors(args, expertise_ids, countries):
@@ -211,29 +214,50 @@ def visitors(args, expertise_ids, countries):
 # ----------------------------------------------------------------------
 # Measures
 # ----------------------------------------------------------------------
-def time_selections(env, channel, visitor_list, use_expertise):
-    # alone, as in a request: no other channel in its prefetch set
-    channel = env["im_livechat.channel"].browse(channel.id)
-    times, queries = [], []
-    for warm in visitor_list[:20]:
-        channel._get_operator(lang=warm["lang"], country_id=warm["country_id"])
-    for visitor in visitor_list:
-        env.invalidate_all()
-        kwargs = {"lang": visitor["lang"], "country_id": visitor["country_id"]}
-        if use_expertise:
-            kwargs["expertises"] = env["im_livechat.expertise"].browse(visitor["expertises"])
-        before = env.cr.sql_log_count
-        start = time.perf_counter()
-        channel._get_operator(**kwargs)
-        times.append((time.perf_counter() - start) * 1000)
-        queries.append(env.cr.sql_log_count - before)
-    times.sort()
+def time_one_selection(env, channel, visitor, use_expertise):
+    """(milliseconds, queries) of one operator selection, every cache emptied
+    as at the start of a request."""
+    env.invalidate_all()
+    kwargs = {"lang": visitor["lang"], "country_id": visitor["country_id"]}
+    if use_expertise:
+        kwargs["expertises"] = env["im_livechat.expertise"].browse(visitor["expertises"])
+    before = env.cr.sql_log_count
+    start = time.perf_counter()
+    channel._get_operator(**kwargs)
+    return (time.perf_counter() - start) * 1000, env.cr.sql_log_count - before
+
+
+def summarize(times, queries):
+    times = sorted(times)
     return {
         "median_ms": round(statistics.median(times), 2),
         "p95_ms": round(times[int(len(times) * 0.95) - 1], 2),
         "queries": int(statistics.median(queries)),
         "queries_max": max(queries),
     }
+
+
+def time_selections(benches, visitor_list, seed):
+    """Times every visitor's selection on every (flavour, size) of `benches`
+    ({(flavour, size): (env, channel, visitor list, use_expertise)}) in turn,
+    visitor after visitor, in an order shuffled each time (seeded): whatever
+    this machine does meanwhile, and whatever a run leaves in the caches for
+    the next one, weighs on all of them alike, as it would not if each ran
+    for minutes after the other or always after the same one. Returns
+    {(flavour, size): figures}."""
+    runs = list(benches)
+    for _env, channel, visitors_of_run, _use_expertise in benches.values():
+        for warm in visitors_of_run[:20]:
+            channel._get_operator(lang=warm["lang"], country_id=warm["country_id"])
+    measured = {run: ([], []) for run in runs}
+    order = random.Random(seed)
+    for index in range(len(visitor_list)):
+        for run in order.sample(runs, len(runs)):
+            env, channel, visitors_of_run, use_expertise = benches[run]
+            milliseconds, queries = time_one_selection(env, channel, visitors_of_run[index], use_expertise)
+            measured[run][0].append(milliseconds)
+            measured[run][1].append(queries)
+    return {run: summarize(*measured[run]) for run in runs}
 
 
 def selection_keys(result):
@@ -470,14 +494,16 @@ def selection(args, odoo):
             odoo_bin(args, db, "-u", module)
     results = {"stock": {}, "ext": {}}
     meta = {}
-    for flavour, (db, _module) in dbs.items():
-        # planner statistics up to date and no dead rows left by an earlier run
-        subprocess.run(["vacuumdb", "--analyze", "--quiet", db], check=True)
-        registry = odoo.modules.registry.Registry(db)
-        with registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
+    with contextlib.ExitStack() as stack:
+        benches = {}
+        envs = {}
+        for flavour, (db, _module) in dbs.items():
+            # planner statistics up to date and no dead rows left by an earlier run
+            subprocess.run(["vacuumdb", "--analyze", "--quiet", db], check=True)
+            registry = odoo.modules.registry.Registry(db)
+            cr = stack.enter_context(registry.cursor())
+            env = envs[flavour] = api.Environment(cr, SUPERUSER_ID, {})
             if args.keep and env["im_livechat.channel"].search_count([("name", "like", "Bench %")]):
-                refresh_clock(env)
                 channels = env["im_livechat.channel"].search([("name", "like", "Bench %")], order="id")
                 sizes = [len(c.user_ids) for c in channels]
                 expertise_ids = env["im_livechat.expertise"].search([]).ids if flavour == "ext" else []
@@ -489,15 +515,30 @@ def selection(args, odoo):
             countries = {c: env.ref(f"base.{c}").id for c in COUNTRIES}
             visitor_list = visitors(args, list(range(1, 41)) if flavour == "stock" else expertise_ids, countries)
             for channel, size in zip(channels, sizes, strict=True):
-                print(f"timing {flavour} at {size} operators...", flush=True)
-                results[flavour][size] = time_selections(env, channel, visitor_list, flavour == "ext")
+                # alone, as in a request: no other channel in its prefetch set
+                channel = env["im_livechat.channel"].browse(channel.id)
+                benches[(flavour, size)] = (env, channel, visitor_list, flavour == "ext")
             if flavour == "ext":
                 cr.execute("SELECT count(*) FROM discuss_channel WHERE channel_type = 'livechat'")
                 meta = {"operators": max(sizes), "sessions": cr.fetchone()[0], "expertises": len(expertise_ids)}
-                print("simulating a day of arrivals...", flush=True)
-                middle = channels[len(channels) // 2]
-                quality = simulate_day(env, middle, args, expertise_ids, countries)
-                cr.rollback()
+                ext_day = (channels[len(channels) // 2], expertise_ids, countries)
+        print(
+            f"timing {len(visitor_list)} selections at {', '.join(map(str, sizes))} operators, "
+            "stock and module in turn...",
+            flush=True,
+        )
+        for env in envs.values():
+            # the sessions' ages and the operators' last presence as generated,
+            # whatever the time building and updating the databases took
+            refresh_clock(env)
+        for (flavour, size), figures in time_selections(benches, visitor_list, args.seed).items():
+            results[flavour][size] = figures
+        print("simulating a day of arrivals...", flush=True)
+        refresh_clock(envs["ext"])
+        middle, expertise_ids, countries = ext_day
+        quality = simulate_day(envs["ext"], middle, args, expertise_ids, countries)
+        for env in envs.values():
+            env.cr.rollback()
     reference = sorted(results["ext"])[len(results["ext"]) // 2]
     output = {
         **meta,

@@ -1,24 +1,30 @@
 """Concurrency stress test of /im_livechat/get_session under a real
 multi-worker Odoo on loopback, with and without im_livechat_ext.
 
-Four runs, each on a fresh database: stock ``im_livechat``, the module with
-an unlimited channel, the module with ``max_sessions`` per operator, and the
-same with a waiting line (visitors beyond the team's room wait in line
-instead of getting "no operator"). Each adds
-operators who are online, starts Odoo with several workers on 127.0.0.1,
-opens N visitors at once, then prints requests per second, p95 latency and
-the serialization retries Odoo logged, and checks: no HTTP 5xx, every visitor
-got a session or the stock "no operator" answer, no operator above the limit,
-every session row consistent. Requests are bounded in count and time; the
-server is stopped at the end.
+Four flavours: stock ``im_livechat``, the module with an unlimited channel,
+the module with ``max_sessions`` per operator, and the same with a waiting
+line (visitors beyond the team's room wait in line instead of getting "no
+operator"). Each flavour's database is prepared once (operators online, the
+channel); each round copies it and, flavour after flavour (in an order shuffled
+each round), starts Odoo with several workers on 127.0.0.1,
+warms every worker with chat windows that open no session, opens N visitors
+at once, stops the server and checks: no HTTP 5xx, every visitor got a
+session or the stock "no operator" answer, no operator above the limit,
+every session row consistent. It prints each burst (requests per second, p95
+latency, the serialization retries Odoo logged), then the median of the
+rounds and the module/stock ratio of each round: one burst of 60 visitors
+lasts about two seconds, and this machine's noise moves it by a fifth.
+Requests are bounded in count and time; the server is stopped at the end.
 
-Run it through ``./dev.sh stress [--visitors 60] [--operators 10] [--max-sessions 5]``.
+Run it through ``./dev.sh stress [--rounds 5] [--visitors 60] [--operators 10] [--max-sessions 5]``.
 """
 
 import argparse
 import json
 import os
+import random
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -34,6 +40,8 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--odoo-dir", required=True)
     parser.add_argument("--addons-path", required=True)
+    parser.add_argument("--rounds", type=int, default=5, help="bursts per flavour, flavours interleaved")
+    parser.add_argument("--seed", type=int, default=18, help="the order of the flavours in each round")
     parser.add_argument("--visitors", type=int, default=60)
     parser.add_argument("--operators", type=int, default=10)
     parser.add_argument("--max-sessions", type=int, default=5)
@@ -48,6 +56,7 @@ def odoo_cmd(args, db, *extra):
 
 
 def prepare(args, db, module, limited):
+    """The flavour's database, copied by each round: the module, the operators online, the channel."""
     odoo_runner.drop_db(db, check=True)
     subprocess.run(odoo_cmd(args, db, "-i", module, "--stop-after-init", "--log-level=warn"), check=True)
     import odoo  # noqa: PLC0415 (Odoo comes from --odoo-dir, configured in main)
@@ -64,7 +73,25 @@ def prepare(args, db, module, limited):
             values.update(waiting_line=True)
         channel = env["im_livechat.channel"].create(values)
         cr.commit()
-        return channel.id
+    odoo.sql_db.close_db(db)  # a template is copied only when nobody is connected to it
+    return channel.id
+
+
+def copy_db(template, db):
+    """A copy of the flavour's database, its operators present as of now (the
+    module applies the channel's inactivity timeout to that time)."""
+    odoo_runner.drop_db(db, check=True)
+    subprocess.run(["createdb", "-T", template, db], check=True)
+    subprocess.run(
+        [
+            "psql",
+            "-d",
+            db,
+            "-qc",
+            "UPDATE bus_presence SET last_poll = now() at time zone 'utc', last_presence = now() at time zone 'utc'",
+        ],
+        check=True,
+    )
 
 
 def wait_for(port, deadline):
@@ -77,13 +104,15 @@ def wait_for(port, deadline):
     return False
 
 
-def visit(port, channel_id, index, timeout):
+def visit(port, channel_id, index, timeout, persisted=True):
+    """One visitor opening the chat (`persisted`: writing a first message,
+    which gives them a session; otherwise only the chat window)."""
     body = json.dumps(
         {
             "jsonrpc": "2.0",
             "method": "call",
             "id": index,
-            "params": {"channel_id": channel_id, "anonymous_name": f"Visitor {index}"},
+            "params": {"channel_id": channel_id, "anonymous_name": f"Visitor {index}", "persisted": persisted},
         }
     ).encode()
     request = urllib.request.Request(
@@ -131,12 +160,11 @@ def check(args, db, channel_id, outcomes, limited):
         return problems, loads
 
 
-def run(args, flavour, module, limited):
+def run(args, round_no, flavour, template, channel_id, limited):
     import odoo  # noqa: PLC0415 (configured in main)
 
     db = f"stress_{flavour}"
-    print(f"[{flavour}] preparing {db} with {module}...", flush=True)
-    channel_id = prepare(args, db, module, limited)
+    copy_db(template, db)
     server = subprocess.Popen(
         odoo_cmd(
             args,
@@ -160,7 +188,12 @@ def run(args, flavour, module, limited):
     try:
         if not wait_for(args.port, time.time() + 120):
             raise SystemExit(f"[{flavour}] Odoo did not answer on 127.0.0.1:{args.port}")
-        warm_up = visit(args.port, channel_id, -1, args.timeout)  # loads the workers' registry
+        # every worker loads its caches on chat windows that open no session
+        warm_count = 4 * args.workers
+        with ThreadPoolExecutor(max_workers=warm_count) as pool:
+            warm_ups = list(
+                pool.map(lambda i: visit(args.port, channel_id, -1 - i, args.timeout, False), range(warm_count))
+            )
         start = time.perf_counter()
         with ThreadPoolExecutor(max_workers=args.visitors) as pool:
             outcomes = list(pool.map(lambda i: visit(args.port, channel_id, i, args.timeout), range(args.visitors)))
@@ -168,7 +201,10 @@ def run(args, flavour, module, limited):
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         _out, errors = server.communicate(timeout=60)
-    problems, loads = check(args, db, channel_id, [warm_up, *outcomes], limited)
+    problems, loads = check(args, db, channel_id, outcomes, limited)
+    failed_warm_ups = [kind for kind, _value, _seconds in warm_ups if kind not in ("session", "no operator")]
+    if failed_warm_ups:
+        problems.append(f"chat windows opened before the burst failed: {failed_warm_ups}")
     kinds = {}
     for kind, _value, _seconds in outcomes:
         kinds[kind] = kinds.get(kind, 0) + 1
@@ -176,8 +212,8 @@ def run(args, flavour, module, limited):
     p95 = latencies[max(0, int(len(latencies) * 0.95) - 1)]
     retries = sum("tries left, try again" in line for line in errors.splitlines())
     # no visitor lost: everybody is served while an operator has room
-    # (the warm-up took one; with a waiting line everybody gets a session)
-    room = args.operators * args.max_sessions - 1 if limited and limited != "line" else args.visitors
+    # (with a waiting line everybody gets a session)
+    room = args.operators * args.max_sessions if limited and limited != "line" else args.visitors
     if kinds.get("session", 0) < min(args.visitors, room):
         problems.append(f"{kinds.get('session', 0)} sessions while operators had room for {min(args.visitors, room)}")
     if limited == "line" and kinds.get("no operator"):
@@ -198,14 +234,29 @@ def run(args, flavour, module, limited):
         "max_per_operator": max(loads.values()) if loads else 0,
     }
     print(
-        f"[{flavour}] {args.visitors} visitors at once in {elapsed:.2f}s = {figures['req_s']:.1f} req/s, "
+        f"[{flavour}, round {round_no}] {args.visitors} visitors at once in {elapsed:.2f}s = "
+        f"{figures['req_s']:.1f} req/s, "
         f"p95 {p95:.2f}s, {retries} serialization retries; answers {kinds}; "
         f"sessions per operator max {figures['max_per_operator']}",
         flush=True,
     )
+    odoo.modules.registry.Registry.delete(db)  # the next round's copy has the same name
     odoo.sql_db.close_db(db)
     odoo_runner.drop_db(db)
     return figures, problems
+
+
+FLAVOURS = (
+    ("stock", "im_livechat", False),
+    ("ext_unlimited", "im_livechat_ext", False),
+    ("ext_limited", "im_livechat_ext", True),
+    ("ext_line", "im_livechat_ext", "line"),
+)
+MODULE_FLAVOURS = {"ext_unlimited": "unlimited", "ext_limited": "limited", "ext_line": "limited with a waiting line"}
+
+
+def median(values):
+    return statistics.median(values) if values else float("nan")
 
 
 def main():
@@ -214,38 +265,52 @@ def main():
     import odoo  # noqa: PLC0415 (Odoo comes from --odoo-dir)
 
     odoo.tools.config.parse_config([f"--addons-path={args.addons_path}", "--log-level=warn"])
-    results = {}
+    channels = {}
+    for flavour, module, limited in FLAVOURS:
+        print(f"[{flavour}] preparing stress_{flavour}_template with {module}...", flush=True)
+        channels[flavour] = prepare(args, f"stress_{flavour}_template", module, limited)
+    rounds = {flavour: [] for flavour, _module, _limited in FLAVOURS}
     failed = False
-    runs = (
-        ("stock", "im_livechat", False),
-        ("ext_unlimited", "im_livechat_ext", False),
-        ("ext_limited", "im_livechat_ext", True),
-        ("ext_line", "im_livechat_ext", "line"),
-    )
-    for flavour, module, limited in runs:
-        figures, problems = run(args, flavour, module, limited)
-        results[flavour] = figures
-        for problem in problems:
-            print(f"[{flavour}] PROBLEM: {problem}")
-        failed |= bool(problems)
+    try:
+        order = random.Random(args.seed)
+        for round_no in range(1, args.rounds + 1):
+            # flavours in a new order each round (seeded): the machine's drift,
+            # and whatever one burst leaves behind, weigh on all of them alike
+            for flavour, _module, limited in order.sample(FLAVOURS, len(FLAVOURS)):
+                template = f"stress_{flavour}_template"
+                figures, problems = run(args, round_no, flavour, template, channels[flavour], limited)
+                rounds[flavour].append(figures)
+                for problem in problems:
+                    print(f"[{flavour}, round {round_no}] PROBLEM: {problem}")
+                failed |= bool(problems)
+    finally:
+        for flavour, _module, _limited in FLAVOURS:
+            odoo_runner.drop_db(f"stress_{flavour}_template")
     print()
+    print(f"median of {args.rounds} rounds (retries, 5xx, no operator: all rounds; max/operator: the most)")
     print(
         f"{'run':>14} | {'req/s':>6} | {'p95 s':>6} | {'retries':>7} | {'5xx':>3} | {'sessions':>8} | "
         f"{'no operator':>11} | max/operator"
     )
-    for flavour, figures in results.items():
+    for flavour, runs in rounds.items():
         print(
-            f"{flavour:>14} | {figures['req_s']:>6.1f} | {figures['p95_s']:>6.2f} | {figures['retries']:>7} | "
-            f"{figures['http_5xx']:>3} | {figures['sessions']:>8} | {figures['no_operator']:>11} | "
-            f"{figures['max_per_operator']}"
+            f"{flavour:>14} | {median([r['req_s'] for r in runs]):>6.1f} | "
+            f"{median([r['p95_s'] for r in runs]):>6.2f} | "
+            f"{sum(r['retries'] for r in runs):>7} | {sum(r['http_5xx'] for r in runs):>3} | "
+            f"{median([r['sessions'] for r in runs]):>8g} | {sum(r['no_operator'] for r in runs):>11} | "
+            f"{max(r['max_per_operator'] for r in runs)}"
         )
-    stock = results["stock"]["req_s"]
-    print(
-        f"module / stock: unlimited {results['ext_unlimited']['req_s'] / stock:.2f}x, "
-        f"limited {results['ext_limited']['req_s'] / stock:.2f}x, "
-        f"limited with a waiting line {results['ext_line']['req_s'] / stock:.2f}x "
-        f"(max {args.max_sessions} sessions per operator)"
-    )
+    print(f"module / stock, each round's bursts side by side (max {args.max_sessions} sessions per operator):")
+    for flavour, label in MODULE_FLAVOURS.items():
+        speed = [ext["req_s"] / stock["req_s"] for ext, stock in zip(rounds[flavour], rounds["stock"], strict=True)]
+        p95 = [ext["p95_s"] / stock["p95_s"] for ext, stock in zip(rounds[flavour], rounds["stock"], strict=True)]
+        print(
+            f"  {label}: req/s {median(speed):.2f}x (rounds: {', '.join(f'{r:.2f}' for r in speed)}), "
+            f"p95 {median(p95):.2f}x (rounds: {', '.join(f'{r:.2f}' for r in p95)})"
+        )
+    retries = sum(r["retries"] for runs in rounds.values() for r in runs)
+    requests = args.visitors * args.rounds * len(FLAVOURS)
+    print(f"serialization retries: {retries} of {requests} requests ({100 * retries / requests:.1f} %)")
     print("stress: " + ("FAILED" if failed else "all checks passed"))
     sys.exit(1 if failed else 0)
 

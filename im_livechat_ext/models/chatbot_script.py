@@ -1,6 +1,8 @@
 from odoo import models
 from odoo.http import request
 
+from .im_livechat_channel import VISITOR_LANG_KEY
+
 
 class ChatbotScript(models.Model):
     _inherit = "chatbot.script"
@@ -12,9 +14,12 @@ class ChatbotScript(models.Model):
         not break the visitor's chat: fall back to an active language."""
         code = super()._get_chatbot_language()
         if request and not request.cookies.get("frontend_lang") and self.env.user._is_public():
-            detected = self.env["im_livechat.channel"]._detect_visitor_lang()
+            if VISITOR_LANG_KEY in self.env.context:  # detected already for this request (get_session)
+                detected = self.env.context[VISITOR_LANG_KEY]
+            else:
+                detected = self.env["im_livechat.channel"]._detect_visitor_lang().code
             if detected:
-                return detected.code
+                return detected
         if self.env["res.lang"]._get_data(code=code).code:
             return code
         return self.env["res.lang"]._get_data(code=self.env.user.lang).code or "en_US"

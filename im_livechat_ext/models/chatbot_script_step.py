@@ -71,7 +71,15 @@ class ChatbotScriptStep(models.Model):
                 at=fields.Datetime.now() + timedelta(seconds=livechat.expert_wait_time)
             )
             return self.env["mail.message"]
-        routing = livechat._route_visitor(lang=lang, country_id=session_sudo.country_id.id, expertises=expertises)
+        routing_args = {"lang": lang, "country_id": session_sudo.country_id.id, "expertises": expertises}
+        if self.env.user in livechat.user_ids:
+            # an operator trying the script: stock never forwards them to
+            # themselves, so they are not claimed (nor stamped) for it
+            routing = livechat._route_visitor(**routing_args, claim=False)
+            if routing.operator == self.env.user:
+                return super()._process_step_forward_operator(livechat._with_routing_decision(discuss_channel, routing))
+            routing_args["exclude_users"] = self.env.user
+        routing = livechat._route_visitor(**routing_args)
         if not routing.operator and livechat._can_wait_in_line():
             session_sudo._livechat_enter_waiting_line(expertises)
             return self.env["mail.message"]

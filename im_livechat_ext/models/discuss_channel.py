@@ -440,6 +440,7 @@ class DiscussChannel(models.Model):
         """One session in a savepoint of its own, rolled back (its locks
         released at once) unless it moved: 1 moved, 0 stays, None busy."""
         outcome = None
+        stamped = operator_claim.own_stamps(self.env.cr)
         try:
             with self.env.cr.savepoint() as savepoint:
                 if unanswered.lock_session(self.env.cr, row["session_id"]):
@@ -453,6 +454,7 @@ class DiscussChannel(models.Model):
             _logger.exception("Live chat session %s: the unanswered chat could not be reassigned", row["session_id"])
             outcome = 0
         if outcome != 1:
+            operator_claim.forget_stamps_since(self.env.cr, stamped)
             self.env.invalidate_all()
         return outcome
 

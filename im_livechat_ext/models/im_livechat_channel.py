@@ -249,11 +249,14 @@ class ImLivechatChannel(models.Model):
         for channel in self:
             channel.available_operator_count = len(channel.available_operator_ids)
 
-    def _get_available_operators(self, users=None, present_only=False, limits=True):
+    def _get_available_operators(self, users=None, present_only=False, limits=True, cr=None, still_operators=False):
         """Those of `users` (default: this channel's operators) who can take a
         chat of this channel now, in one query; with `present_only`, those
         present, full or not (F8); without `limits`, whatever their ongoing
-        chats (the caller applies the limits)."""
+        chats (the caller applies the limits); with `still_operators`, those
+        of `users` still operators of the channel. `cr`: read on that cursor
+        (the claim's new snapshot, which sees nothing of this transaction's
+        pending writes) instead of the environment's."""
         self.ensure_one()
         if users is not None and not users:
             return self.env["res.users"]
@@ -262,14 +265,15 @@ class ImLivechatChannel(models.Model):
             capacity = {"max_sessions": None, "block_call": False, "own_limits": False}
         elif not limits:
             capacity = {**capacity, "max_sessions": None, "own_limits": False}
-        self.env.flush_all()
+        if cr is None:
+            self.env.flush_all()
         now = fields.Datetime.now()
         timeout = self.operator_inactivity_timeout
         user_ids = routing_sql.available_operator_ids(
-            self.env.cr,
+            cr or self.env.cr,
             now,
             inactive_before=now - timedelta(minutes=timeout) if timeout else None,
-            channel_id=self.id,
+            channel_id=self.id if users is None or still_operators else None,
             user_ids=users.ids if users is not None else None,
             **capacity,
         )
@@ -432,6 +436,7 @@ class ImLivechatChannel(models.Model):
         # the caller's own pending writes conflict (or not) outside of this
         self.env.cr.flush()
         served = 0
+        stamped = operator_claim.own_stamps(self.env.cr)
         try:
             with self.env.cr.savepoint():
                 for channel in channels:
@@ -439,6 +444,7 @@ class ImLivechatChannel(models.Model):
                 self.env["discuss.channel"].sudo()._notify_waiting_line(channels)
         except TransactionRollbackError:
             served = 0
+            operator_claim.forget_stamps_since(self.env.cr, stamped)
             self.env.invalidate_all()
             self._trigger_waiting_line_dispatch()
         return served
@@ -595,15 +601,13 @@ class ImLivechatChannel(models.Model):
             candidates = channel.available_operator_ids
         if not candidates:
             return RoutingDecision(Users)
-        expertise_ids = expertises.filtered("active").ids if expertises else []
         capacity = self._get_capacity_limits()
         ranking = partial(
             routing_sql.rank_operators,
-            user_ids=candidates.ids,
             priority=self.routing_priority or "language",
             lang=lang,
             country_id=country_id,
-            expertise_ids=expertise_ids,
+            expertise_ids=expertises.ids if expertises else [],
             previous_partner_id=previous_operator_id,
             exclude_user_ids=exclude_users.ids if exclude_users else (),
             max_sessions=capacity["max_sessions"],
@@ -612,8 +616,15 @@ class ImLivechatChannel(models.Model):
         )
 
         def rank(cr):
-            """The ranking as of now, on `cr` (the claim ranks again on a new snapshot)."""
-            return ranking(cr, now=fields.Datetime.now())
+            """The ranking as of now, on `cr`. The claim ranks again on a new
+            snapshot (another cursor): who is present (and, for the channel's
+            operators, still one of them) is read there again."""
+            present = candidates
+            if cr is not self.env.cr:
+                present = self._get_available_operators(
+                    candidates, present_only=True, cr=cr, still_operators=users is None
+                )
+            return ranking(cr, now=fields.Datetime.now(), user_ids=present.ids) if present else []
 
         ranked = rank(self.env.cr)
         if claim:

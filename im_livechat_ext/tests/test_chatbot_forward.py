@@ -112,6 +112,30 @@ class TestChatbotForward(HttpCase):
         self.assertEqual(len(joined), 1, "the next available operator joins")
         self.assertEqual(session.livechat_expertise_ids, self.accounting, "the session keeps what was asked")
 
+    def test_operator_trying_the_script_is_not_forwarded_nor_stamped(self):
+        """An operator who tries the script as a visitor would be the best
+        one for themselves: stock never forwards them to themselves, and the
+        routing records no assignment for them (they would otherwise yield
+        to their colleagues for two minutes)."""
+        self.env.cr.execute(
+            "UPDATE im_livechat_operator_status SET last_assignment_dt = NULL WHERE user_id = %s",
+            [self.accountant.id],
+        )
+        session = self._start()
+        message = session.message_post(body=self.answer_invoice.name)
+        self.env["chatbot.message"].search(
+            [("mail_message_id", "=", message.id)]
+        ).user_script_answer_id = self.answer_invoice
+        forward = session.chatbot_current_step_id._process_answer(session, message.body)
+        self.assertEqual(forward, self.forward_accounting)
+        forward.with_user(self.accountant)._process_step(session.with_user(self.accountant))
+        self.assertNotIn(self.accountant.partner_id, session.channel_member_ids.partner_id)
+        self.env.flush_all()
+        self.env.cr.execute(
+            "SELECT last_assignment_dt FROM im_livechat_operator_status WHERE user_id = %s", [self.accountant.id]
+        )
+        self.assertEqual(self.env.cr.fetchall(), [(None,)])
+
     def test_forward_with_nobody_available_continues_script(self):
         self.env["bus.presence"].search([]).status = "offline"
         session = self._start()

@@ -276,6 +276,34 @@ class TestLastFreeSlot(BaseCase):
         self._second_visitor_waits_for_the_first(then=self._nobody_at_once)
         self.assertEqual(self._sessions_per_operator(), {self.french.id: 1})
 
+    def test_operator_gone_while_waiting_is_not_given_the_chat(self):
+        """The visitor waited for the transaction giving the French operator
+        a chat; meanwhile she went offline. The ranking on the new snapshot
+        reads who is present again: she still has room, but nobody gets
+        her chat."""
+        self._set_channel(max_sessions=2, user_ids=[Command.set(self.french.ids)])
+
+        def then(second):
+            with closing(self._new_env().cr) as cr:
+                env = api.Environment(cr, SUPERUSER_ID, {})
+                env["bus.presence"].search([("user_id", "=", self.french.id)]).status = "offline"
+                cr.commit()  # pylint: disable=invalid-commit
+            self._nobody_at_once(second)
+
+        self._second_visitor_waits_for_the_first(then)
+        self.assertEqual(self._sessions_per_operator(), {self.french.id: 1})
+
+    def test_operator_who_left_while_waiting_is_not_given_the_chat(self):
+        """As above, but she left the channel (Leave) while the visitor waited."""
+        self._set_channel(max_sessions=2, user_ids=[Command.set(self.french.ids)])
+
+        def then(second):
+            self._set_channel(user_ids=[Command.clear()])
+            self._nobody_at_once(second)
+
+        self._second_visitor_waits_for_the_first(then)
+        self.assertEqual(self._sessions_per_operator(), {self.french.id: 1})
+
     def test_own_limit_is_protected_in_an_unlimited_channel(self):
         """F19: the channel sets no limit but the operator has one of her own:
         a second visitor in flight waits for her instead of sharing her last

@@ -20,8 +20,13 @@ _logger = logging.getLogger(__name__)
 
 # the operators this transaction claimed (itself or on connections of their
 # own), kept in the cursor's rollback callbacks data: cleared when the
-# transaction ends
+# transaction ends, never before (a transaction holding a claim never waits
+# for another one: it might be waiting for its own connection)
 CLAIMS_KEY = "im_livechat_ext.claims"
+# those of them stamped already, by this very cursor (a rollback to a
+# savepoint undoes that: forget_stamps_since) or by a claim's own connection
+STAMPED_KEY = "im_livechat_ext.stamped"
+STAMPED_ELSEWHERE_KEY = "im_livechat_ext.stamped_elsewhere"
 
 
 def claim_first(cr, ranked, max_sessions, rank_again=None, wait=True):
@@ -70,11 +75,11 @@ def claim_first(cr, ranked, max_sessions, rank_again=None, wait=True):
     if rank_again:
         claimed = _claim_in_new_snapshot(cr, rank_again)
         if claimed is not RETRY:
-            return claimed and _claimed(cr, claimed)
+            return claimed
     # a serialization failure here is the signal for Odoo to retry the
     # request (it logs the retry itself): not an error worth a line of its own
     cr.execute(_lock_sql(awaited["user_id"], skip_locked=False), log_exceptions=False)
-    return awaited if cr.fetchone() else None
+    return _claimed(cr, awaited) if cr.fetchone() else None
 
 
 def _lock_first_free(cr, ranked):
@@ -100,9 +105,29 @@ def _lock_first_free(cr, ranked):
 
 
 def _claimed(cr, row):
-    """Note `row`'s operator as claimed by this transaction."""
-    cr.postrollback.data.setdefault(CLAIMS_KEY, set()).add(row["user_id"])
+    """Stamp the assignment of `row`'s operator, whose status row this
+    transaction just locked, and note them as claimed: the session opened
+    next has nothing more to write there (mark_assigned)."""
+    cr.execute(_stamp_sql([row["user_id"]]))
+    _note_claim(cr, row["user_id"], STAMPED_KEY)
     return row
+
+
+def own_stamps(cr):
+    """The operators this cursor stamped so far (for forget_stamps_since)."""
+    return frozenset(cr.postrollback.data.get(STAMPED_KEY, ()))
+
+
+def forget_stamps_since(cr, stamped):
+    """After a rollback to a savepoint taken when this cursor had stamped
+    `stamped` (own_stamps): the stamps made since are undone, so an
+    operator given a chat afterwards is stamped again (mark_assigned)."""
+    cr.postrollback.data[STAMPED_KEY] = set(stamped)
+
+
+def _note_claim(cr, user_id, stamped_key):
+    for key in (CLAIMS_KEY, stamped_key):
+        cr.postrollback.data.setdefault(key, set()).add(user_id)
 
 
 # _claim_in_new_snapshot: nothing settled, let Odoo retry the whole request
@@ -144,6 +169,7 @@ def _claim_in_new_snapshot(cr, rank_again):
                 claimed = ranked[0]
             if claimed:
                 fresh.execute(_stamp_sql([claimed["user_id"]]))
+                _note_claim(cr, claimed["user_id"], STAMPED_ELSEWHERE_KEY)
                 cr.postcommit.add(partial(_end_claim, fresh, commit=True))
                 cr.postrollback.add(partial(_end_claim, fresh, commit=False))
                 fresh = None
@@ -221,9 +247,12 @@ def try_in_savepoint(cr, query):
 
 def mark_assigned(cr, user_ids):
     """Record that these operators just got a chat (the 120 s buffer and the
-    burst order read it), to the microsecond. Never waits: the row of an
-    operator another transaction is giving a chat right now is left to it,
-    and ours, claimed by the routing, is already locked by us."""
+    burst order read it), to the microsecond, unless this cursor's claim
+    already did (or a claim on a connection of its own, which holds the
+    row). Never waits: the row of an operator another transaction is giving
+    a chat right now is left to it."""
+    data = cr.postrollback.data
+    user_ids = set(user_ids) - data.get(STAMPED_KEY, set()) - data.get(STAMPED_ELSEWHERE_KEY, set())
     if user_ids:
         ensure_status_rows(cr, user_ids)
         try_in_savepoint(cr, _stamp_sql(user_ids))

@@ -29,7 +29,7 @@ RANKED_LIMIT = 16
 def int_array(ids):
     """`ids` as one int[] literal: PostgreSQL parses and plans one constant
     instead of one per id (ARRAY[...] of 2,000 ids costs milliseconds)."""
-    return SQL("%s::int[]", "{%s}" % ",".join(str(int(i)) for i in ids))
+    return SQL("%s::int[]", "{%s}" % ",".join(map(str, map(int, ids))))
 
 
 def ongoing_sessions_sql(now):
@@ -71,16 +71,19 @@ def _in_a_call_sql(partners):
 def available_operator_ids(
     cr, now, inactive_before, max_sessions, block_call, channel_id=None, user_ids=None, own_limits=True
 ):
-    """Ids of those of `user_ids` (else of the operators of `channel_id`) who
-    can take a chat now: active internal users, online (not away) and active
-    since `inactive_before` (None: any time), under their own limit (with
-    `own_limits`) else `max_sessions` (None: no limit), not in a call when
-    `block_call`. Load and calls are read only for operators a limit or the
-    call rule applies to."""
-    if user_ids is None:
-        operators = SQL("IN (SELECT user_id FROM im_livechat_channel_im_user WHERE channel_id = %s)", channel_id)
-    else:
-        operators = SQL("= ANY(%s)", int_array(user_ids))
+    """Ids of those of `user_ids` and of the operators of `channel_id` (either
+    may be None: no condition) who can take a chat now: active internal
+    users, online (not away) and active since `inactive_before` (None: any
+    time), under their own limit (with `own_limits`) else `max_sessions`
+    (None: no limit), not in a call when `block_call`. Load and calls are
+    read only for operators a limit or the call rule applies to."""
+    operators = [SQL("TRUE")]
+    if channel_id is not None:
+        operators.append(
+            SQL("u.id IN (SELECT user_id FROM im_livechat_channel_im_user WHERE channel_id = %s)", channel_id)
+        )
+    if user_ids is not None:
+        operators.append(SQL("u.id = ANY(%s)", int_array(user_ids)))
     conditions = [SQL("TRUE")]
     if max_sessions is not None or own_limits:
         # with no limit for anybody, the load query is never run
@@ -108,7 +111,7 @@ def available_operator_ids(
                                 %(max_sessions)s::int) AS max_sessions
                   FROM res_users u
                   JOIN bus_presence presence ON presence.user_id = u.id
-                 WHERE u.id %(operators)s
+                 WHERE %(operators)s
                    AND u.active AND NOT u.share
                    AND presence.status = 'online'
                    AND (%(inactive_before)s::timestamp IS NULL OR presence.last_presence >= %(inactive_before)s)
@@ -118,7 +121,7 @@ def available_operator_ids(
              WHERE %(can_take)s
              ORDER BY candidate.user_id
             """,
-            operators=operators,
+            operators=SQL(" AND ").join(operators),
             inactive_before=inactive_before,
             own_limits=bool(own_limits),
             max_sessions=max_sessions,
@@ -128,15 +131,15 @@ def available_operator_ids(
     return [user_id for (user_id,) in cr.fetchall()]
 
 
-def _tier_sql(priority, requested):
+def _tier_sql(priority):
     """CASE giving each operator their tier: the index of the first of
     ROUTING_TIERS[priority] they are in."""
     checks = {
         LANGUAGE: SQL("speaks"),
         COUNTRY: SQL("same_country"),
         None: SQL("TRUE"),
-        ALL_EXPERTISES: SQL("matched >= %s", requested),
-        ONE_EXPERTISE: SQL("(matched > 0 OR %s = 0)", requested),
+        ALL_EXPERTISES: SQL("matched >= requested"),
+        ONE_EXPERTISE: SQL("(matched > 0 OR requested = 0)"),
     }
     whens = [
         SQL("WHEN %s AND %s THEN %s", checks[place], checks[expertise], index)
@@ -173,8 +176,9 @@ def rank_operators(
     channel's; None: no limit), are left out here: the chats are counted
     once, for the limits and the ranking alike. With `block_call`, operators
     in a call are left out too (the candidates were read from an earlier
-    snapshot when the claim ranks again). `chat_lang_relation`: table and
-    columns of the settings' chat languages.
+    snapshot when the claim ranks again). Archived expertises among
+    `expertise_ids` are ignored. `chat_lang_relation`: table and columns of
+    the settings' chat languages.
 
     One pass over the operators: their facts (languages, country,
     expertises, ongoing chats, calls, last assignment) are each looked up
@@ -227,15 +231,22 @@ def rank_operators(
                   LEFT JOIN chat_lang ON chat_lang.user_id = candidate.user_id
                   LEFT JOIN knows ON knows.user_id = candidate.user_id
             ), calling AS (%(calling)s
+            ), visitor AS (
+                -- one row, read once (not once per operator): the visitor's language is
+                -- matched exactly when somebody has it; the expertises asked for that
+                -- are not archived (knowing all that is asked: knowing those)
+                SELECT (SELECT COALESCE(bool_or(speaks_exact), FALSE) FROM fact) AS somebody_speaks_exactly,
+                       (SELECT count(*) FROM im_livechat_expertise
+                         WHERE id = ANY(%(expertise_ids)s::int[]) AND active) AS requested
             ), judged AS (
                 -- "language": exactly, or by base language when nobody has it exactly
                 SELECT fact.*, lang_code IS NOT NULL AS speaks, cardinality(matched_ids) AS matched
                   FROM (
-                      SELECT fact.*,
-                             CASE WHEN (SELECT bool_or(speaks_exact) FROM fact)
+                      SELECT fact.*, visitor.requested,
+                             CASE WHEN visitor.somebody_speaks_exactly
                                   THEN CASE WHEN speaks_exact THEN %(lang)s END
                                   ELSE same_base_code END AS lang_code
-                        FROM fact
+                        FROM fact CROSS JOIN visitor
                   ) fact
             ), ranked AS (
                 SELECT judged.user_id, judged.partner_id, judged.own_limit, judged.ongoing, judged.lang_code,
@@ -291,7 +302,7 @@ def rank_operators(
             buffer_since=now - ASSIGNMENT_BUFFER,
             country_id=country_id or None,
             status_table=SQL.identifier(STATUS_TABLE),
-            tier=_tier_sql(priority, len(expertise_ids)),
+            tier=_tier_sql(priority),
             previous_partner_id=previous_partner_id or 0,
             call_limit=PREVIOUS_OPERATOR_CALL_LIMIT,
             previous_tier=PREVIOUS_OPERATOR_TIER,
