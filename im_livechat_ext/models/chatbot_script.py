@@ -14,11 +14,12 @@ class ChatbotScript(models.Model):
         not break the visitor's chat: fall back to an active language."""
         code = super()._get_chatbot_language()
         if request and not request.cookies.get("frontend_lang") and self.env.user._is_public():
-            if VISITOR_LANG_KEY in self.env.context:  # detected already for this request (get_session)
-                detected = self.env.context[VISITOR_LANG_KEY]
-            else:
+            # detected already for this request by get_session; other public
+            # routes copy the caller's context: only an active language counts
+            detected = self.env.context.get(VISITOR_LANG_KEY)
+            if VISITOR_LANG_KEY not in self.env.context:
                 detected = self.env["im_livechat.channel"]._detect_visitor_lang().code
-            if detected:
+            if isinstance(detected, str) and self.env["res.lang"]._get_data(code=detected).code:
                 return detected
         if self.env["res.lang"]._get_data(code=code).code:
             return code

@@ -1,5 +1,8 @@
+import json
+
 from odoo import Command
 from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tools import mute_logger
 
 from .common import ongoing_chat
 
@@ -135,6 +138,26 @@ class TestChatbotForward(HttpCase):
             "SELECT last_assignment_dt FROM im_livechat_operator_status WHERE user_id = %s", [self.accountant.id]
         )
         self.assertEqual(self.env.cr.fetchall(), [(None,)])
+
+    def test_a_language_forced_through_the_context_is_ignored(self):
+        """Public routes such as /mail/data copy the caller's context: a
+        visitor passing the routing's language key still gets the bot in a
+        language that exists, never an error."""
+        session = self._start(accept_language="es-ES")
+        for forced in (None, "zz_ZZ", "it_IT", ["fr_BE"], 42):
+            context = {} if forced is None else {"livechat_visitor_lang": forced}
+            with mute_logger("odoo.http"):
+                response = self.url_open(
+                    "/mail/data",
+                    data=json.dumps(
+                        {"params": {"init_messaging": {"channel_types": ["livechat"]}, "context": context}}
+                    ),
+                    headers={"Content-Type": "application/json", "Accept-Language": "es-ES"},
+                )
+            answer = response.json()
+            self.assertNotIn("error", answer, f"context {context}")
+            channels = {channel["id"] for channel in answer["result"].get("discuss.channel", [])}
+            self.assertIn(session.id, channels, "the visitor's chat with the bot is loaded")
 
     def test_forward_with_nobody_available_continues_script(self):
         self.env["bus.presence"].search([]).status = "offline"

@@ -256,6 +256,9 @@ def mark_assigned(cr, user_ids):
     if user_ids:
         ensure_status_rows(cr, user_ids)
         try_in_savepoint(cr, _stamp_sql(user_ids))
+        # their rows may be held now: this transaction waits for no claim
+        # any more (it could be waiting for itself through a claim's connection)
+        data.setdefault(CLAIMS_KEY, set()).update(user_ids)
 
 
 def _stamp_sql(user_ids):
