@@ -56,9 +56,9 @@ def claim_first(cr, ranked, max_sessions, rank_again=None, wait=True):
     if missing := sorted(row["user_id"] for row in ranked if not row["has_status"]):
         # operators never given a chat yet have no row to lock: add them (one
         # by one if a concurrent transaction is adding some of them)
-        if try_in_savepoint(cr, _insert_status_sql(missing)) is None:
+        if ensure_status_rows(cr, missing) is None:
             for user_id in missing:
-                try_in_savepoint(cr, _insert_status_sql([user_id]))
+                ensure_status_rows(cr, [user_id])
     if free := _lock_first_free(cr, ranked):
         return _claimed(cr, free)
     if max_sessions is None and not ranked[0]["own_limit"]:
@@ -210,9 +210,10 @@ def ensure_status_rows(cr, user_ids):
     """Give these operators their status row now, when they join a channel:
     inserting it at the moment of a burst would make visitors wait on each
     other's inserts. Rows that exist are left alone (no wait on a routing
-    transaction that holds them)."""
+    transaction that holds them). None: it failed to serialize or
+    deadlocked (with a concurrent insert of some of them)."""
     if user_ids:
-        try_in_savepoint(
+        return try_in_savepoint(
             cr,
             SQL(
                 """INSERT INTO %(table)s (user_id)
@@ -223,14 +224,6 @@ def ensure_status_rows(cr, user_ids):
                 ids=sorted(user_ids),
             ),
         )
-
-
-def _insert_status_sql(user_ids):
-    return SQL(
-        "INSERT INTO %s (user_id) SELECT unnest(%s::int[]) ON CONFLICT (user_id) DO NOTHING",
-        SQL.identifier(STATUS_TABLE),
-        user_ids,
-    )
 
 
 def try_in_savepoint(cr, query):

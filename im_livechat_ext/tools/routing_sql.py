@@ -68,6 +68,15 @@ def _in_a_call_sql(partners):
     )
 
 
+def _limit_of_user_sql(max_sessions, own_limits=True):
+    """The most chats the operator `u` (a res_users row) may hold: their own
+    limit (F19) with `own_limits`, else the channel's `max_sessions` (NULL:
+    no limit)."""
+    if not own_limits:
+        return SQL("%s::int", max_sessions)
+    return SQL("COALESCE(NULLIF(u.livechat_max_sessions, 0), %s::int)", max_sessions)
+
+
 def available_operator_ids(
     cr, now, inactive_before, max_sessions, block_call, channel_id=None, user_ids=None, own_limits=True
 ):
@@ -84,12 +93,10 @@ def available_operator_ids(
         )
     if user_ids is not None:
         operators.append(SQL("u.id = ANY(%s)", int_array(user_ids)))
+    limit_of_user = _limit_of_user_sql(max_sessions, own_limits)
     conditions = [SQL("TRUE")]
     if max_sessions is not None or own_limits:
         # with no limit for anybody, the load query is never run
-        limit_of_user = SQL("%s::int", max_sessions)
-        if own_limits:
-            limit_of_user = SQL("COALESCE(NULLIF(u.livechat_max_sessions, 0), %s::int)", max_sessions)
         full = SQL(
             """SELECT load.partner_id FROM (%s) load
                  JOIN res_users u ON u.partner_id = load.partner_id
@@ -106,9 +113,7 @@ def available_operator_ids(
         SQL(
             """
             WITH candidate AS (
-                SELECT u.id AS user_id, u.partner_id,
-                       COALESCE(CASE WHEN %(own_limits)s THEN NULLIF(u.livechat_max_sessions, 0) END,
-                                %(max_sessions)s::int) AS max_sessions
+                SELECT u.id AS user_id, u.partner_id, %(limit_of_user)s AS max_sessions
                   FROM res_users u
                   JOIN bus_presence presence ON presence.user_id = u.id
                  WHERE %(operators)s
@@ -123,8 +128,7 @@ def available_operator_ids(
             """,
             operators=SQL(" AND ").join(operators),
             inactive_before=inactive_before,
-            own_limits=bool(own_limits),
-            max_sessions=max_sessions,
+            limit_of_user=limit_of_user,
             can_take=SQL(" AND ").join(conditions),
         )
     )
@@ -197,8 +201,7 @@ def rank_operators(
                   LEFT JOIN load ON load.partner_id = u.partner_id
                  WHERE u.id = ANY(%(user_ids)s) AND u.id != ALL(%(exclude_user_ids)s::int[])
                    AND u.active AND NOT u.share
-                   AND COALESCE(load.ongoing, 0) < COALESCE(NULLIF(u.livechat_max_sessions, 0), %(max_sessions)s::int,
-                                                            COALESCE(load.ongoing, 0) + 1)
+                   AND COALESCE(load.ongoing, 0) < COALESCE(%(limit_of_user)s, COALESCE(load.ongoing, 0) + 1)
             ), chat_lang AS (
                 -- chat languages of the visitor's base language, per user: few rows
                 SELECT settings.user_id, bool_or(lang.code = %(lang)s) AS exact, min(lang.code) AS same_base_code
@@ -293,7 +296,7 @@ def rank_operators(
             main_lang_base=_base_of_sql(SQL("candidate.main_lang")),
             exclude_user_ids=list(exclude_user_ids),
             load=ongoing_sessions_sql(now),
-            max_sessions=max_sessions,
+            limit_of_user=_limit_of_user_sql(max_sessions),
             block_call=bool(block_call),
             calling=_in_a_call_sql(SQL("SELECT partner_id FROM candidate")),
             lang=lang or None,
