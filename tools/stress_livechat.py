@@ -16,7 +16,13 @@ rounds and the module/stock ratio of each round: one burst of 60 visitors
 lasts about two seconds, and this machine's noise moves it by a fifth.
 Requests are bounded in count and time; the server is stopped at the end.
 
-Run it through ``./dev.sh stress [--rounds 5] [--visitors 60] [--operators 10] [--max-sessions 5]``.
+Visitors ask in turn for French, Spanish and German (Accept-Language). By
+default only English is installed, so no language matches; with
+``--languages`` those three are active and the operators speak them in turn,
+so the module's routing matches languages (stock Odoo 18 reads only the
+website's language cookie, which these visitors do not have).
+
+Run it through ``./dev.sh stress [--rounds 5] [--visitors 60] [--operators 10] [--max-sessions 5] [--languages]``.
 """
 
 import argparse
@@ -35,6 +41,9 @@ from concurrent.futures import ThreadPoolExecutor
 import fixtures
 import odoo_runner
 
+# what the visitors ask for, in turn (and, with --languages, what the operators speak)
+VISITOR_LANGUAGES = ("fr_FR", "es_ES", "de_DE")
+
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -48,6 +57,9 @@ def parse_args():
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--port", type=int, default=8179)
     parser.add_argument("--timeout", type=float, default=60, help="seconds for one request")
+    parser.add_argument(
+        "--languages", action="store_true", help="activate the visitors' languages, operators speaking them in turn"
+    )
     return parser.parse_args()
 
 
@@ -66,6 +78,11 @@ def prepare(args, db, module, limited):
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
         operators = fixtures.online_operators(env, args.operators, "Stress")
+        if args.languages:
+            for code in VISITOR_LANGUAGES:
+                env["res.lang"]._activate_lang(code)
+            for index, operator in enumerate(operators):
+                operator.partner_id.lang = VISITOR_LANGUAGES[index % len(VISITOR_LANGUAGES)]
         values = {"name": "Stress", "user_ids": [Command.set(operators.ids)]}
         if limited:
             values.update(max_sessions_mode="limited", max_sessions=args.max_sessions)
@@ -118,7 +135,10 @@ def visit(port, channel_id, index, timeout, persisted=True):
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/im_livechat/get_session",
         data=body,
-        headers={"Content-Type": "application/json", "Accept-Language": ["fr-FR", "es-ES", "de-DE"][index % 3]},
+        headers={
+            "Content-Type": "application/json",
+            "Accept-Language": VISITOR_LANGUAGES[index % len(VISITOR_LANGUAGES)].replace("_", "-"),
+        },
     )
     start = time.perf_counter()
     try:
@@ -287,7 +307,10 @@ def main():
         for flavour, _module, _limited in FLAVOURS:
             odoo_runner.drop_db(f"stress_{flavour}_template")
     print()
-    print(f"median of {args.rounds} rounds (retries, 5xx, no operator: all rounds; max/operator: the most)")
+    languages = "the visitors' languages active" if args.languages else "English only"
+    print(
+        f"median of {args.rounds} rounds, {languages} (retries, 5xx, no operator: all rounds; max/operator: the most)"
+    )
     print(
         f"{'run':>14} | {'req/s':>6} | {'p95 s':>6} | {'retries':>7} | {'5xx':>3} | {'sessions':>8} | "
         f"{'no operator':>11} | max/operator"

@@ -655,10 +655,12 @@ class ImLivechatChannel(models.Model):
         """The reason sentence, for managers: in the company's language."""
         env = self.with_context(lang=self.env.company.partner_id.lang or "en_US").env
         lang_code = winner["lang_code"]
+        operator = env["res.users"].sudo().browse(winner["user_id"])
         return routing_rules.routing_reason(
             env,
             self.routing_priority or "language",
             winner,
+            operator.livechat_username or operator.partner_id.name,
             lang_name=lang_code and (env["res.lang"]._get_data(code=lang_code).name or lang_code),
             country_name=country_id and env["res.country"].sudo().browse(country_id).name,
             expertise_names=env["im_livechat.expertise"].sudo().browse(winner["matched_ids"]).mapped("name"),

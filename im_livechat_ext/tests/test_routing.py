@@ -3,7 +3,7 @@ from datetime import timedelta
 from odoo import fields
 from odoo.tests import tagged
 
-from ..tools import operator_claim
+from ..tools import operator_claim, routing_sql
 from .common import LivechatRoutingCase
 
 
@@ -102,6 +102,30 @@ class TestRouting(LivechatRoutingCase):
         english = self._operator("English", lang="en_US")
         self.assertIn(self.livechat._get_operator(lang="fr_CA"), france | belgium)
         self.assertNotEqual(self.livechat._get_operator(lang="fr_CA"), english)
+
+    def test_exact_language_judged_among_those_who_can_take_the_chat(self):
+        """The claim ranks again on a new snapshot with the ids it had: an
+        operator the call rule now blocks is among them. Her speaking the
+        visitor's language exactly must not take the language tier from a
+        free operator who speaks it by its base language. (The new snapshot
+        itself needs committed transactions: test_concurrency; this is the
+        ranking it runs.)"""
+        exact = self._operator("Exact", lang="fr_BE")
+        base = self._operator("Base", lang="fr_FR")
+        self._operator("English", lang="en_US")
+        self._chat(exact, in_call=True)
+        self.env.flush_all()
+        ranked = routing_sql.rank_operators(
+            self.env.cr,
+            fields.Datetime.now(),
+            self.livechat.user_ids.ids,
+            lang="fr_BE",
+            block_call=True,
+            chat_lang_relation=self.livechat._get_chat_lang_relation(),
+        )
+        self.assertNotIn(exact.id, [row["user_id"] for row in ranked], "in a call: blocked")
+        self.assertEqual(ranked[0]["user_id"], base.id)
+        self.assertEqual(ranked[0]["lang_code"], "fr_FR", "speaks French by its base language")
 
     def test_language_priority_language_before_expertise(self):
         french = self._operator("French", lang="fr_FR")

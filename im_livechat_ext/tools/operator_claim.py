@@ -14,7 +14,7 @@ from psycopg2.pool import PoolError
 from odoo import sql_db
 from odoo.tools import SQL
 
-from .routing_sql import STATUS_TABLE
+from .routing_sql import STATUS_TABLE, int_array
 
 _logger = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def claim_first(cr, ranked, max_sessions, rank_again=None, wait=True):
         if ensure_status_rows(cr, missing) is None:
             for user_id in missing:
                 ensure_status_rows(cr, [user_id])
-    if free := _lock_first_free(cr, ranked):
+    if free := _claim_first_free(cr, ranked):
         return _claimed(cr, free)
     if max_sessions is None and not ranked[0]["own_limit"]:
         return ranked[0]
@@ -70,7 +70,7 @@ def claim_first(cr, ranked, max_sessions, rank_again=None, wait=True):
     # wait for the transaction claiming the best one: if it ended without
     # giving them a chat, they are ours
     awaited = ranked[0]
-    if try_in_savepoint(cr, _lock_sql(awaited["user_id"], skip_locked=False)):
+    if try_in_savepoint(cr, _lock_and_stamp_sql([awaited["user_id"]], skip_locked=False)):
         return _claimed(cr, awaited)
     if rank_again:
         claimed = _claim_in_new_snapshot(cr, rank_again)
@@ -78,37 +78,28 @@ def claim_first(cr, ranked, max_sessions, rank_again=None, wait=True):
             return claimed
     # a serialization failure here is the signal for Odoo to retry the
     # request (it logs the retry itself): not an error worth a line of its own
-    cr.execute(_lock_sql(awaited["user_id"], skip_locked=False), log_exceptions=False)
+    cr.execute(_lock_and_stamp_sql([awaited["user_id"]], skip_locked=False), log_exceptions=False)
     return _claimed(cr, awaited) if cr.fetchone() else None
 
 
-def _lock_first_free(cr, ranked):
-    """Lock the status row of the first of `ranked` that no other
+def _claim_first_free(cr, ranked):
+    """Lock and stamp the status row of the first of `ranked` that no other
     transaction holds and return their row (None: all are held): usually at
     once, one by one when some fail to serialize."""
-    user_ids = [row["user_id"] for row in ranked]
-    first_free = SQL(
-        """SELECT user_id FROM %s WHERE user_id = ANY(%s)
-            ORDER BY array_position(%s, user_id) LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED""",
-        SQL.identifier(STATUS_TABLE),
-        user_ids,
-        user_ids,
-    )
-    rows = try_in_savepoint(cr, first_free)
+    rows = try_in_savepoint(cr, _lock_and_stamp_sql([row["user_id"] for row in ranked], skip_locked=True))
     if rows:
         return next(row for row in ranked if row["user_id"] == rows[0][0])
     if rows is None:
         for row in ranked:
-            if try_in_savepoint(cr, _lock_sql(row["user_id"], skip_locked=True)):
+            if try_in_savepoint(cr, _lock_and_stamp_sql([row["user_id"]], skip_locked=True)):
                 return row
     return None
 
 
 def _claimed(cr, row):
-    """Stamp the assignment of `row`'s operator, whose status row this
-    transaction just locked, and note them as claimed: the session opened
-    next has nothing more to write there (mark_assigned)."""
-    cr.execute(_stamp_sql([row["user_id"]]))
+    """Note `row`'s operator, whose status row this transaction just locked
+    and stamped, as claimed: the session opened next has nothing more to
+    write there (mark_assigned)."""
     _note_claim(cr, row["user_id"], STAMPED_KEY)
     return row
 
@@ -162,13 +153,12 @@ def _claim_in_new_snapshot(cr, rank_again):
             ranked = rank_again(fresh)
             if not ranked:
                 return None
-            claimed = _lock_first_free(fresh, ranked)
+            claimed = _claim_first_free(fresh, ranked)
             # all being claimed: wait for the best one; if their transaction
             # gave them nothing, they are ours, else look again from a new snapshot
-            if not claimed and try_in_savepoint(fresh, _lock_sql(ranked[0]["user_id"], skip_locked=False)):
+            if not claimed and try_in_savepoint(fresh, _lock_and_stamp_sql([ranked[0]["user_id"]], skip_locked=False)):
                 claimed = ranked[0]
             if claimed:
-                fresh.execute(_stamp_sql([claimed["user_id"]]))
                 _note_claim(cr, claimed["user_id"], STAMPED_ELSEWHERE_KEY)
                 cr.postcommit.add(partial(_end_claim, fresh, commit=True))
                 cr.postrollback.add(partial(_end_claim, fresh, commit=False))
@@ -197,12 +187,23 @@ def _end_claim(fresh, commit):
             _logger.exception("Live chat routing: a claim's connection could not be closed")
 
 
-def _lock_sql(user_id, skip_locked):
+def _lock_and_stamp_sql(user_ids, skip_locked):
+    """Lock the status row of the first of `user_ids` (in that order) that
+    can be locked (with `skip_locked`: that no other transaction holds;
+    without, wait for the first one's) and stamp it with the time, in one
+    statement; it returns the user_id of the row claimed."""
     return SQL(
-        "SELECT user_id FROM %s WHERE user_id = %s FOR NO KEY UPDATE %s",
-        SQL.identifier(STATUS_TABLE),
-        user_id,
-        SQL("SKIP LOCKED" if skip_locked else ""),
+        """WITH claimed AS (
+               SELECT user_id FROM %(table)s WHERE user_id = ANY(%(ids)s)
+                ORDER BY array_position(%(ids)s, user_id) LIMIT 1
+                  FOR NO KEY UPDATE %(skip_locked)s
+           )
+           UPDATE %(table)s status SET last_assignment_dt = (clock_timestamp() AT TIME ZONE 'UTC')
+             FROM claimed WHERE status.user_id = claimed.user_id
+           RETURNING status.user_id""",
+        table=SQL.identifier(STATUS_TABLE),
+        ids=int_array(user_ids),
+        skip_locked=SQL("SKIP LOCKED" if skip_locked else ""),
     )
 
 

@@ -103,11 +103,12 @@ def best_accept_language(accepted, active_codes):
     return None
 
 
-def routing_reason(env, priority, winner, lang_name=None, country_name=None, expertise_names=()):
+def routing_reason(env, priority, winner, chat_name, lang_name=None, country_name=None, expertise_names=()):
     """The sentence managers read on the session, e.g. "Mitchell: speaks
     French (BE), expertise Billing, 1 ongoing chat": what won the operator
-    their tier, then their load. `winner` is a row of the ranking
-    (routing_sql.rank_operators); `env` gives the language."""
+    (`chat_name`, the name visitors see) their tier, then their load.
+    `winner` is a row of the ranking (routing_sql.rank_operators); `env`
+    gives the language."""
     if winner["tier"] == PREVIOUS_OPERATOR_TIER:
         parts = [env._("previous operator of this visitor")]
     else:
@@ -129,4 +130,4 @@ def routing_reason(env, priority, winner, lang_name=None, country_name=None, exp
         parts.append(env._("%(count)s ongoing chats", count=winner["ongoing"]))
     if winner["in_call"]:
         parts.append(env._("in a call"))
-    return f"{winner['chat_name']}: {', '.join(parts)}"
+    return f"{chat_name}: {', '.join(parts)}"

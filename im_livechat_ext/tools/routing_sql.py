@@ -157,6 +157,45 @@ def _base_of_sql(code):
     return SQL("lower(split_part(split_part(%s, '@', 1), '_', 1))", code)
 
 
+def _chat_lang_sql(lang, chat_lang_relation):
+    """Per candidate of the query `candidate`, their chat languages of
+    `lang`'s base language (few rows): (user_id, exact, same_base_code)."""
+    relation, settings_column, lang_column = chat_lang_relation
+    return SQL(
+        """
+        SELECT settings.user_id, bool_or(lang.code = %(lang)s) AS exact, min(lang.code) AS same_base_code
+          FROM res_lang lang
+          JOIN %(relation)s rel ON %(lang_column)s = lang.id
+          -- fence: the candidates' settings hashed once, not looked up row
+          -- by row (PostgreSQL cannot estimate how many match the base language)
+          JOIN (SELECT id, user_id FROM res_users_settings
+                 WHERE user_id IN (SELECT user_id FROM candidate) OFFSET 0) settings
+            ON settings.id = %(settings_column)s
+         WHERE lang.active AND %(lang_code_base)s = %(lang_base)s
+         GROUP BY settings.user_id""",
+        lang=lang,
+        relation=SQL.identifier(relation),
+        settings_column=SQL.identifier("rel", settings_column),
+        lang_column=SQL.identifier("rel", lang_column),
+        lang_code_base=_base_of_sql(SQL("lang.code")),
+        lang_base=lang_base(lang),
+    )
+
+
+def _knows_sql(expertise_ids):
+    """Per operator knowing some of `expertise_ids` (those not archived):
+    (user_id, ids), the ids sorted."""
+    return SQL(
+        """
+        SELECT rel.user_id, array_agg(rel.expertise_id ORDER BY rel.expertise_id) AS ids
+          FROM im_livechat_expertise_res_users_rel rel
+          JOIN im_livechat_expertise expertise ON expertise.id = rel.expertise_id AND expertise.active
+         WHERE rel.expertise_id = ANY(%s::int[])
+         GROUP BY rel.user_id""",
+        list(expertise_ids),
+    )
+
+
 def rank_operators(
     cr,
     now,
@@ -173,142 +212,121 @@ def rank_operators(
     limit=RANKED_LIMIT,
 ):
     """The best `limit` of `user_ids` (operators present and free of calls
-    that block them), best first, as dicts: user_id, partner_id, chat_name,
-    tier, ongoing, in_call, lang_code (the language that matched),
-    same_country, matched_ids, has_status, own_limit (F19; None: the
-    channel's). Operators at their own limit, else at `max_sessions` (the
-    channel's; None: no limit), are left out here: the chats are counted
-    once, for the limits and the ranking alike. With `block_call`, operators
-    in a call are left out too (the candidates were read from an earlier
-    snapshot when the claim ranks again). Archived expertises among
-    `expertise_ids` are ignored. `chat_lang_relation`: table and columns of
-    the settings' chat languages.
+    that block them), best first, as dicts: user_id, partner_id, tier,
+    ongoing, in_call, lang_code (the language that matched), same_country,
+    matched_ids, has_status, own_limit (F19; None: the channel's).
+    Operators at their own limit, else at `max_sessions` (the channel's;
+    None: no limit), are left out here: the chats are counted once, for the
+    limits and the ranking alike. With `block_call`, operators in a call
+    are left out too (the candidates were read from an earlier snapshot
+    when the claim ranks again). Archived expertises among `expertise_ids`
+    are ignored. `chat_lang_relation`: table and columns of the settings'
+    chat languages.
 
-    One pass over the operators: their facts (languages, country,
-    expertises, ongoing chats, calls, last assignment) are each looked up
-    in a hash built once, and PostgreSQL keeps only the best `limit`."""
-    relation, settings_column, lang_column = chat_lang_relation
+    One pass over the operators, each fact (languages, country, expertises,
+    ongoing chats, calls, last assignment) looked up in a hash built once;
+    PostgreSQL keeps only the best `limit`. The query holds only what the
+    visitor asks for (no language: no chat languages; no expertise: no
+    expertises): with a small team, planning it costs more than running it."""
+    lang = lang or None
+    facts = [SQL("candidate.*")]
+    joins = []
+    if lang:
+        facts += [
+            SQL("candidate.main_lang = %s OR COALESCE(chat_lang.exact, FALSE) AS speaks_exact", lang),
+            SQL(
+                "LEAST(CASE WHEN %s = %s THEN candidate.main_lang END, chat_lang.same_base_code) AS same_base_code",
+                _base_of_sql(SQL("candidate.main_lang")),
+                lang_base(lang),
+            ),
+        ]
+        joins.append(
+            SQL(
+                "LEFT JOIN (%s) chat_lang ON chat_lang.user_id = candidate.user_id",
+                _chat_lang_sql(lang, chat_lang_relation),
+            )
+        )
+    else:
+        facts += [SQL("FALSE AS speaks_exact"), SQL("NULL::varchar AS same_base_code")]
+    if expertise_ids:
+        facts += [
+            SQL("COALESCE(knows.ids, '{}') AS matched_ids"),
+            # the expertises asked for that are not archived: knowing all
+            # that is asked is knowing those
+            SQL(
+                "(SELECT count(*) FROM im_livechat_expertise WHERE id = ANY(%s::int[]) AND active) AS requested",
+                list(expertise_ids),
+            ),
+        ]
+        joins.append(SQL("LEFT JOIN (%s) knows ON knows.user_id = candidate.user_id", _knows_sql(expertise_ids)))
+    else:
+        facts += [SQL("'{}'::int[] AS matched_ids"), SQL("0 AS requested")]
     cr.execute(
         SQL(
             """
-            WITH load AS (%(load)s
-            ), candidate AS MATERIALIZED (
+            WITH candidate AS MATERIALIZED (
                 -- only what the tiers need, read once per operator under their limit
-                SELECT u.id AS user_id, u.partner_id, p.lang AS main_lang, p.country_id,
+                SELECT u.id AS user_id, u.partner_id, p.lang AS main_lang,
+                       COALESCE(p.country_id = %(country_id)s, FALSE) AS same_country,
                        NULLIF(u.livechat_max_sessions, 0) AS own_limit, COALESCE(load.ongoing, 0) AS ongoing
                   FROM res_users u
                   JOIN res_partner p ON p.id = u.partner_id
-                  LEFT JOIN load ON load.partner_id = u.partner_id
+                  LEFT JOIN (%(load)s) load ON load.partner_id = u.partner_id
                  WHERE u.id = ANY(%(user_ids)s) AND u.id != ALL(%(exclude_user_ids)s::int[])
                    AND u.active AND NOT u.share
                    AND COALESCE(load.ongoing, 0) < COALESCE(%(limit_of_user)s, COALESCE(load.ongoing, 0) + 1)
-            ), chat_lang AS (
-                -- chat languages of the visitor's base language, per user: few rows
-                SELECT settings.user_id, bool_or(lang.code = %(lang)s) AS exact, min(lang.code) AS same_base_code
-                  FROM res_lang lang
-                  JOIN %(relation)s rel ON %(lang_column)s = lang.id
-                  -- fence: the candidates' settings hashed once, not looked up row
-                  -- by row (PostgreSQL cannot estimate how many match the base language)
-                  JOIN (SELECT id, user_id FROM res_users_settings
-                         WHERE user_id IN (SELECT user_id FROM candidate) OFFSET 0) settings
-                    ON settings.id = %(settings_column)s
-                 WHERE %(lang)s::varchar IS NOT NULL AND lang.active AND %(lang_code_base)s = %(lang_base)s
-                 GROUP BY settings.user_id
-            ), knows AS (
-                SELECT rel.user_id, array_agg(rel.expertise_id ORDER BY rel.expertise_id) AS ids
-                  FROM im_livechat_expertise_res_users_rel rel
-                  JOIN im_livechat_expertise expertise ON expertise.id = rel.expertise_id AND expertise.active
-                 WHERE rel.expertise_id = ANY(%(expertise_ids)s::int[])
-                 GROUP BY rel.user_id
             ), fact AS (
-                SELECT candidate.user_id, candidate.partner_id, candidate.own_limit, candidate.ongoing,
-                       %(lang)s::varchar IS NOT NULL
-                           AND (candidate.main_lang = %(lang)s OR COALESCE(chat_lang.exact, FALSE)) AS speaks_exact,
-                       CASE WHEN %(lang)s::varchar IS NOT NULL THEN
-                           LEAST(CASE WHEN %(main_lang_base)s = %(lang_base)s THEN candidate.main_lang END,
-                                 chat_lang.same_base_code)
-                       END AS same_base_code,
-                       COALESCE(candidate.country_id = %(country_id)s, FALSE) AS same_country,
-                       COALESCE(knows.ids, '{}') AS matched_ids
-                  FROM candidate
-                  LEFT JOIN chat_lang ON chat_lang.user_id = candidate.user_id
-                  LEFT JOIN knows ON knows.user_id = candidate.user_id
-            ), calling AS (%(calling)s
-            ), visitor AS (
-                -- one row, read once (not once per operator): the visitor's language is
-                -- matched exactly when somebody has it; the expertises asked for that
-                -- are not archived (knowing all that is asked: knowing those)
-                SELECT (SELECT COALESCE(bool_or(speaks_exact), FALSE) FROM fact) AS somebody_speaks_exactly,
-                       (SELECT count(*) FROM im_livechat_expertise
-                         WHERE id = ANY(%(expertise_ids)s::int[]) AND active) AS requested
-            ), judged AS (
-                -- "language": exactly, or by base language when nobody has it exactly
-                SELECT fact.*, lang_code IS NOT NULL AS speaks, cardinality(matched_ids) AS matched
-                  FROM (
-                      SELECT fact.*, visitor.requested,
-                             CASE WHEN visitor.somebody_speaks_exactly
-                                  THEN CASE WHEN speaks_exact THEN %(lang)s END
-                                  ELSE same_base_code END AS lang_code
-                        FROM fact CROSS JOIN visitor
-                  ) fact
-            ), ranked AS (
-                SELECT judged.user_id, judged.partner_id, judged.own_limit, judged.ongoing, judged.lang_code,
-                       judged.same_country, judged.matched_ids, %(tier)s AS preference_tier,
+                SELECT %(facts)s,
                        calling.partner_id IS NOT NULL AS in_call,
                        status.id IS NOT NULL AS has_status, status.last_assignment_dt,
                        COALESCE(status.last_assignment_dt >= %(buffer_since)s, FALSE) AS recent
-                  FROM judged
-                  LEFT JOIN calling ON calling.partner_id = judged.partner_id
-                  LEFT JOIN %(status_table)s status ON status.user_id = judged.user_id
+                  FROM candidate
+                  %(joins)s
+                  LEFT JOIN (%(calling)s) calling ON calling.partner_id = candidate.partner_id
+                  LEFT JOIN %(status_table)s status ON status.user_id = candidate.user_id
                  WHERE NOT (%(block_call)s AND calling.partner_id IS NOT NULL)
-            ), chosen AS (
-                -- one pass, the best `limit` kept: the best tier first, then
-                -- the next ones, for the claim to go on to when the first
-                -- are being given a chat
-                SELECT user_id, partner_id, own_limit, ongoing, in_call, lang_code, same_country, matched_ids,
-                       has_status,
-                       CASE WHEN partner_id = %(previous_partner_id)s AND NOT (in_call AND ongoing >= %(call_limit)s)
-                            THEN %(previous_tier)s ELSE preference_tier END AS tier,
-                       recent, last_assignment_dt, random() AS chance
-                  FROM ranked
-                 ORDER BY tier, ongoing, in_call, recent,
-                          -- a burst: among operators all just given a chat, longest ago first
-                          CASE WHEN recent THEN last_assignment_dt END NULLS FIRST,
-                          chance
-                 LIMIT %(limit)s
+            ), judged AS (
+                -- "language": exactly, or by base language when nobody has it exactly
+                SELECT fact.*, cardinality(matched_ids) AS matched,
+                       CASE WHEN bool_or(speaks_exact) OVER ()
+                            THEN CASE WHEN speaks_exact THEN %(lang)s::varchar END
+                            ELSE same_base_code END AS lang_code
+                  FROM fact
+            ), spoken AS (
+                SELECT judged.*, lang_code IS NOT NULL AS speaks FROM judged
             )
-            -- names of the chosen few only
-            SELECT chosen.user_id, chosen.partner_id, chosen.ongoing, chosen.in_call, chosen.lang_code,
-                   chosen.same_country, chosen.matched_ids, chosen.has_status, chosen.tier, chosen.own_limit,
-                   COALESCE(NULLIF(settings.livechat_username, ''), p.name) AS chat_name
-              FROM chosen
-              JOIN res_partner p ON p.id = chosen.partner_id
-              LEFT JOIN res_users_settings settings ON settings.user_id = chosen.user_id
-             ORDER BY chosen.tier, chosen.ongoing, chosen.in_call, chosen.recent,
-                      CASE WHEN chosen.recent THEN chosen.last_assignment_dt END NULLS FIRST,
-                      chosen.chance
+            SELECT user_id, partner_id, own_limit, ongoing, in_call, lang_code, same_country, matched_ids,
+                   has_status, tier
+              FROM (
+                  SELECT spoken.*,
+                         CASE WHEN partner_id = %(previous_partner_id)s AND NOT (in_call AND ongoing >= %(call_limit)s)
+                              THEN %(previous_tier)s ELSE %(tier)s END AS tier
+                    FROM spoken
+              ) ranked
+             -- the best tier first, then the next ones, for the claim to go on
+             -- to when the first are being given a chat
+             ORDER BY tier, ongoing, in_call, recent,
+                      -- a burst: among operators all just given a chat, longest ago first
+                      CASE WHEN recent THEN last_assignment_dt END NULLS FIRST,
+                      random()
+             LIMIT %(limit)s
             """,
             user_ids=int_array(user_ids),
-            relation=SQL.identifier(relation),
-            settings_column=SQL.identifier("rel", settings_column),
-            lang_column=SQL.identifier("rel", lang_column),
-            lang_code_base=_base_of_sql(SQL("lang.code")),
-            main_lang_base=_base_of_sql(SQL("candidate.main_lang")),
             exclude_user_ids=list(exclude_user_ids),
             load=ongoing_sessions_sql(now),
             limit_of_user=_limit_of_user_sql(max_sessions),
-            block_call=bool(block_call),
-            calling=_in_a_call_sql(SQL("SELECT partner_id FROM candidate")),
-            lang=lang or None,
-            lang_base=lang_base(lang),
-            expertise_ids=list(expertise_ids),
-            buffer_since=now - ASSIGNMENT_BUFFER,
             country_id=country_id or None,
+            facts=SQL(", ").join(facts),
+            joins=SQL(" ").join(joins),
+            calling=_in_a_call_sql(SQL("SELECT partner_id FROM candidate")),
             status_table=SQL.identifier(STATUS_TABLE),
-            tier=_tier_sql(priority),
+            buffer_since=now - ASSIGNMENT_BUFFER,
+            block_call=bool(block_call),
+            lang=lang,
             previous_partner_id=previous_partner_id or 0,
             call_limit=PREVIOUS_OPERATOR_CALL_LIMIT,
             previous_tier=PREVIOUS_OPERATOR_TIER,
+            tier=_tier_sql(priority),
             limit=limit,
         )
     )
