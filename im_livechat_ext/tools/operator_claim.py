@@ -187,15 +187,19 @@ def _end_claim(fresh, commit):
             _logger.exception("Live chat routing: a claim's connection could not be closed")
 
 
-def _lock_and_stamp_sql(user_ids, skip_locked):
+def _lock_and_stamp_sql(user_ids, skip_locked, first_only=True):
     """Lock the status row of the first of `user_ids` (in that order) that
     can be locked (with `skip_locked`: that no other transaction holds;
-    without, wait for the first one's) and stamp it with the time, in one
-    statement; it returns the user_id of the row claimed."""
+    without, wait for the first one's) and stamp it with the time, to the
+    microsecond, in one statement returning the user_id stamped. Without
+    `first_only`, every one of them that can be locked, in the order of
+    their ids (two transactions stamping several never deadlock)."""
+    if not first_only:
+        user_ids = sorted(user_ids)
     return SQL(
         """WITH claimed AS (
                SELECT user_id FROM %(table)s WHERE user_id = ANY(%(ids)s)
-                ORDER BY array_position(%(ids)s, user_id) LIMIT 1
+                ORDER BY array_position(%(ids)s, user_id) %(limit)s
                   FOR NO KEY UPDATE %(skip_locked)s
            )
            UPDATE %(table)s status SET last_assignment_dt = (clock_timestamp() AT TIME ZONE 'UTC')
@@ -203,6 +207,7 @@ def _lock_and_stamp_sql(user_ids, skip_locked):
            RETURNING status.user_id""",
         table=SQL.identifier(STATUS_TABLE),
         ids=int_array(user_ids),
+        limit=SQL("LIMIT 1" if first_only else ""),
         skip_locked=SQL("SKIP LOCKED" if skip_locked else ""),
     )
 
@@ -249,22 +254,7 @@ def mark_assigned(cr, user_ids):
     user_ids = set(user_ids) - data.get(STAMPED_KEY, set()) - data.get(STAMPED_ELSEWHERE_KEY, set())
     if user_ids:
         ensure_status_rows(cr, user_ids)
-        try_in_savepoint(cr, _stamp_sql(user_ids))
+        try_in_savepoint(cr, _lock_and_stamp_sql(user_ids, skip_locked=True, first_only=False))
         # their rows may be held now: this transaction waits for no claim
         # any more (it could be waiting for itself through a claim's connection)
         data.setdefault(CLAIMS_KEY, set()).update(user_ids)
-
-
-def _stamp_sql(user_ids):
-    """Stamp the status rows of these operators with the time, to the
-    microsecond, skipping rows another transaction holds."""
-    return SQL(
-        """WITH free AS (
-               SELECT user_id FROM %(table)s WHERE user_id = ANY(%(ids)s)
-                ORDER BY user_id FOR NO KEY UPDATE SKIP LOCKED
-           )
-           UPDATE %(table)s status SET last_assignment_dt = (clock_timestamp() AT TIME ZONE 'UTC')
-             FROM free WHERE status.user_id = free.user_id""",
-        table=SQL.identifier(STATUS_TABLE),
-        ids=sorted(user_ids),
-    )
