@@ -178,8 +178,9 @@ def generate(env, args, with_expertise):
 
 
 def refresh_clock(env):
-    """Data kept from an earlier run: move it to now, so that operators are
-    still active and ongoing chats still ongoing, as when it was generated."""
+    """Right before a measure: move the data to now, so that operators are
+    still active and ongoing chats still ongoing, as when it was generated,
+    and bring the planner statistics up to date."""
     cr = env.cr
     cr.execute("SELECT max(create_date) FROM discuss_channel WHERE name LIKE 'Visitor %'")
     latest = cr.fetchone()[0]
@@ -196,7 +197,8 @@ def refresh_clock(env):
         "last_presence = now() at time zone 'utc' - interval '1 minute'"
     )
     cr.commit()
-    # no dead rows left by the move in the indexes the routing reads
+    # no dead rows left by the move (or an earlier run) in the indexes the
+    # routing reads, statistics of the data as it is now
     subprocess.run(["vacuumdb", "--analyze", "--quiet", cr.dbname], check=True)
 
 
@@ -498,8 +500,6 @@ def selection(args, odoo):
         benches = {}
         envs = {}
         for flavour, (db, _module) in dbs.items():
-            # planner statistics up to date and no dead rows left by an earlier run
-            subprocess.run(["vacuumdb", "--analyze", "--quiet", db], check=True)
             registry = odoo.modules.registry.Registry(db)
             cr = stack.enter_context(registry.cursor())
             env = envs[flavour] = api.Environment(cr, SUPERUSER_ID, {})
@@ -511,7 +511,6 @@ def selection(args, odoo):
                 print(f"generating data in {db}...", flush=True)
                 channels, sizes, expertise_ids = generate(env, args, flavour == "ext")
                 cr.commit()
-                subprocess.run(["vacuumdb", "--analyze", "--quiet", db], check=True)
             countries = {c: env.ref(f"base.{c}").id for c in COUNTRIES}
             visitor_list = visitors(args, list(range(1, 41)) if flavour == "stock" else expertise_ids, countries)
             for channel, size in zip(channels, sizes, strict=True):

@@ -275,6 +275,11 @@ FLAVOURS = (
 MODULE_FLAVOURS = {"ext_unlimited": "unlimited", "ext_limited": "limited", "ext_line": "limited with a waiting line"}
 
 
+def template_of(flavour):
+    """The database each round of `flavour` copies."""
+    return f"stress_{flavour}_template"
+
+
 def median(values):
     return statistics.median(values) if values else float("nan")
 
@@ -287,8 +292,8 @@ def main():
     odoo.tools.config.parse_config([f"--addons-path={args.addons_path}", "--log-level=warn"])
     channels = {}
     for flavour, module, limited in FLAVOURS:
-        print(f"[{flavour}] preparing stress_{flavour}_template with {module}...", flush=True)
-        channels[flavour] = prepare(args, f"stress_{flavour}_template", module, limited)
+        print(f"[{flavour}] preparing {template_of(flavour)} with {module}...", flush=True)
+        channels[flavour] = prepare(args, template_of(flavour), module, limited)
     rounds = {flavour: [] for flavour, _module, _limited in FLAVOURS}
     failed = False
     try:
@@ -297,15 +302,14 @@ def main():
             # flavours in a new order each round (seeded): the machine's drift,
             # and whatever one burst leaves behind, weigh on all of them alike
             for flavour, _module, limited in order.sample(FLAVOURS, len(FLAVOURS)):
-                template = f"stress_{flavour}_template"
-                figures, problems = run(args, round_no, flavour, template, channels[flavour], limited)
+                figures, problems = run(args, round_no, flavour, template_of(flavour), channels[flavour], limited)
                 rounds[flavour].append(figures)
                 for problem in problems:
                     print(f"[{flavour}, round {round_no}] PROBLEM: {problem}")
                 failed |= bool(problems)
     finally:
         for flavour, _module, _limited in FLAVOURS:
-            odoo_runner.drop_db(f"stress_{flavour}_template")
+            odoo_runner.drop_db(template_of(flavour))
     print()
     languages = "the visitors' languages active" if args.languages else "English only"
     print(
