@@ -65,6 +65,23 @@ class TestRouting(LivechatRoutingCase):
         self.livechat.block_assignment_during_call = True
         self.assertFalse(self.livechat._get_operator())
 
+    def test_a_visitor_in_a_call_blocks_nobody_else(self):
+        """A guest (no partner) in a call with an operator: that operator is
+        in a call, the others are not, and stay first of their tier."""
+        calling = self._operator("Calling")
+        quiet = self._operator("Quiet")
+        session = self._chat(calling, in_call=True)
+        guest = self.env["mail.guest"].create({"name": "Visitor"})
+        guest_member = self.env["discuss.channel.member"].create({"channel_id": session.id, "guest_id": guest.id})
+        self.env["discuss.channel.rtc.session"].create({"channel_id": session.id, "channel_member_id": guest_member.id})
+        self._chat(quiet)
+        self._forget_assignments(calling, quiet)
+        # equal load: the one not in a call first
+        self.assertEqual(self.livechat._get_operator(), quiet)
+        self.livechat.block_assignment_during_call = True
+        self.assertEqual(self.livechat.available_operator_ids, quiet)
+        self.assertEqual(self.livechat._get_operator(), quiet)
+
     # ------------------------------------------------------------------
     # Rule 1: previous operator
     # ------------------------------------------------------------------

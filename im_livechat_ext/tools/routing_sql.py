@@ -55,16 +55,16 @@ def ongoing_sessions_sql(now):
     )
 
 
-def _in_a_call_sql(partners):
-    """Partners (of the query `partners`) in a call: members looked up by
-    id from the few call sessions, never a walk through all members."""
+def _in_a_call_sql(partner):
+    """Whether `partner` (a column) is in a call: a hash of the partners of
+    the few call sessions, built once, never a walk through all members.
+    Guests in a call (no partner) stay out of it: with a NULL in the list,
+    IN answers NULL instead of FALSE for everybody else."""
     return SQL(
-        """
-        SELECT DISTINCT member.partner_id
-          FROM discuss_channel_member member
-         WHERE member.id = ANY(ARRAY(SELECT channel_member_id FROM discuss_channel_rtc_session))
-           AND member.partner_id IN (%s)""",
-        partners,
+        """%s IN (SELECT member.partner_id FROM discuss_channel_member member
+                   WHERE member.id = ANY(ARRAY(SELECT channel_member_id FROM discuss_channel_rtc_session))
+                     AND member.partner_id IS NOT NULL)""",
+        partner,
     )
 
 
@@ -106,9 +106,7 @@ def available_operator_ids(
         )
         conditions.append(SQL("(candidate.max_sessions IS NULL OR candidate.partner_id NOT IN (%s))", full))
     if block_call:
-        conditions.append(
-            SQL("candidate.partner_id NOT IN (%s)", _in_a_call_sql(SQL("SELECT partner_id FROM candidate")))
-        )
+        conditions.append(SQL("NOT %s", _in_a_call_sql(SQL("candidate.partner_id"))))
     cr.execute(
         SQL(
             """
@@ -135,15 +133,16 @@ def available_operator_ids(
     return [user_id for (user_id,) in cr.fetchall()]
 
 
-def _tier_sql(priority):
+def _tier_sql(priority, speaks, same_country, matched, requested):
     """CASE giving each operator their tier: the index of the first of
-    ROUTING_TIERS[priority] they are in."""
+    ROUTING_TIERS[priority] they are in (the arguments: SQL expressions of
+    each operator's facts)."""
     checks = {
-        LANGUAGE: SQL("speaks"),
-        COUNTRY: SQL("same_country"),
+        LANGUAGE: speaks,
+        COUNTRY: same_country,
         None: SQL("TRUE"),
-        ALL_EXPERTISES: SQL("matched >= requested"),
-        ONE_EXPERTISE: SQL("(matched > 0 OR requested = 0)"),
+        ALL_EXPERTISES: SQL("%s >= %s", matched, requested),
+        ONE_EXPERTISE: SQL("(%s > 0 OR %s = 0)", matched, requested),
     }
     whens = [
         SQL("WHEN %s AND %s THEN %s", checks[place], checks[expertise], index)
@@ -157,8 +156,8 @@ def _base_of_sql(code):
     return SQL("lower(split_part(split_part(%s, '@', 1), '_', 1))", code)
 
 
-def _chat_lang_sql(lang, chat_lang_relation):
-    """Per candidate of the query `candidate`, their chat languages of
+def _chat_lang_sql(lang, chat_lang_relation, user_ids):
+    """Per operator of `user_ids` (an int[]), their chat languages of
     `lang`'s base language (few rows): (user_id, exact, same_base_code)."""
     relation, settings_column, lang_column = chat_lang_relation
     return SQL(
@@ -169,7 +168,7 @@ def _chat_lang_sql(lang, chat_lang_relation):
           -- fence: the candidates' settings hashed once, not looked up row
           -- by row (PostgreSQL cannot estimate how many match the base language)
           JOIN (SELECT id, user_id FROM res_users_settings
-                 WHERE user_id IN (SELECT user_id FROM candidate) OFFSET 0) settings
+                 WHERE user_id = ANY(%(user_ids)s) OFFSET 0) settings
             ON settings.id = %(settings_column)s
          WHERE lang.active AND %(lang_code_base)s = %(lang_base)s
          GROUP BY settings.user_id""",
@@ -179,6 +178,7 @@ def _chat_lang_sql(lang, chat_lang_relation):
         lang_column=SQL.identifier("rel", lang_column),
         lang_code_base=_base_of_sql(SQL("lang.code")),
         lang_base=lang_base(lang),
+        user_ids=user_ids,
     )
 
 
@@ -223,110 +223,106 @@ def rank_operators(
     are ignored. `chat_lang_relation`: table and columns of the settings'
     chat languages.
 
-    One pass over the operators, each fact (languages, country, expertises,
-    ongoing chats, calls, last assignment) looked up in a hash built once;
-    PostgreSQL keeps only the best `limit`. The query holds only what the
-    visitor asks for (no language: no chat languages; no expertise: no
-    expertises): with a small team, planning it costs more than running it."""
+    One flat SELECT over the operators, each fact (languages, country,
+    expertises, ongoing chats, calls, last assignment) looked up in a hash
+    built once; PostgreSQL keeps only the best `limit`. It holds only what
+    the visitor asks for (no language: no languages; no country: no
+    partner; no expertise: no expertises) and no nested steps: with a small
+    team, planning the query costs more than running it."""
     lang = lang or None
-    facts = [SQL("candidate.*")]
+    ids = int_array(user_ids)
     joins = []
+    if lang or country_id:
+        joins.append(SQL("JOIN res_partner p ON p.id = u.partner_id"))
+    ongoing = SQL("COALESCE(load.ongoing, 0)")
+    in_call = _in_a_call_sql(SQL("u.partner_id"))
+    recent = SQL("COALESCE(status.last_assignment_dt >= %s, FALSE)", now - ASSIGNMENT_BUFFER)
+    same_country = SQL("COALESCE(p.country_id = %s, FALSE)", country_id) if country_id else SQL("FALSE")
     if lang:
-        facts += [
-            SQL("candidate.main_lang = %s OR COALESCE(chat_lang.exact, FALSE) AS speaks_exact", lang),
-            SQL(
-                "LEAST(CASE WHEN %s = %s THEN candidate.main_lang END, chat_lang.same_base_code) AS same_base_code",
-                _base_of_sql(SQL("candidate.main_lang")),
-                lang_base(lang),
-            ),
-        ]
         joins.append(
             SQL(
-                "LEFT JOIN (%s) chat_lang ON chat_lang.user_id = candidate.user_id",
-                _chat_lang_sql(lang, chat_lang_relation),
+                "LEFT JOIN (%s) chat_lang ON chat_lang.user_id = u.id",
+                _chat_lang_sql(lang, chat_lang_relation, ids),
             )
         )
+        speaks_exact = SQL("(p.lang = %s OR COALESCE(chat_lang.exact, FALSE))", lang)
+        same_base_code = SQL(
+            "LEAST(CASE WHEN %s = %s THEN p.lang END, chat_lang.same_base_code)",
+            _base_of_sql(SQL("p.lang")),
+            lang_base(lang),
+        )
+        # "language": exactly, or by base language when nobody who can take
+        # the chat has it exactly
+        lang_code = SQL(
+            "(CASE WHEN bool_or(%(exact)s) OVER () THEN CASE WHEN %(exact)s THEN %(lang)s::varchar END"
+            " ELSE %(same_base)s END)",
+            exact=speaks_exact,
+            lang=lang,
+            same_base=same_base_code,
+        )
+        speaks = SQL("(%s IS NOT NULL)", lang_code)
     else:
-        facts += [SQL("FALSE AS speaks_exact"), SQL("NULL::varchar AS same_base_code")]
+        lang_code, speaks = SQL("NULL::varchar"), SQL("FALSE")
     if expertise_ids:
-        facts += [
-            SQL("COALESCE(knows.ids, '{}') AS matched_ids"),
-            # the expertises asked for that are not archived: knowing all
-            # that is asked is knowing those
-            SQL(
-                "(SELECT count(*) FROM im_livechat_expertise WHERE id = ANY(%s::int[]) AND active) AS requested",
-                list(expertise_ids),
-            ),
-        ]
-        joins.append(SQL("LEFT JOIN (%s) knows ON knows.user_id = candidate.user_id", _knows_sql(expertise_ids)))
+        joins.append(SQL("LEFT JOIN (%s) knows ON knows.user_id = u.id", _knows_sql(expertise_ids)))
+        matched_ids = SQL("COALESCE(knows.ids, '{}')")
+        # the expertises asked for that are not archived: knowing all that
+        # is asked is knowing those
+        requested = SQL(
+            "(SELECT count(*) FROM im_livechat_expertise WHERE id = ANY(%s::int[]) AND active)", list(expertise_ids)
+        )
     else:
-        facts += [SQL("'{}'::int[] AS matched_ids"), SQL("0 AS requested")]
+        matched_ids, requested = SQL("'{}'::int[]"), SQL("0")
+    tier = _tier_sql(
+        priority,
+        speaks=speaks,
+        same_country=same_country,
+        matched=SQL("cardinality(%s)", matched_ids),
+        requested=requested,
+    )
     cr.execute(
         SQL(
             """
-            WITH candidate AS MATERIALIZED (
-                -- only what the tiers need, read once per operator under their limit
-                SELECT u.id AS user_id, u.partner_id, p.lang AS main_lang,
-                       COALESCE(p.country_id = %(country_id)s, FALSE) AS same_country,
-                       NULLIF(u.livechat_max_sessions, 0) AS own_limit, COALESCE(load.ongoing, 0) AS ongoing
-                  FROM res_users u
-                  JOIN res_partner p ON p.id = u.partner_id
-                  LEFT JOIN (%(load)s) load ON load.partner_id = u.partner_id
-                 WHERE u.id = ANY(%(user_ids)s) AND u.id != ALL(%(exclude_user_ids)s::int[])
-                   AND u.active AND NOT u.share
-                   AND COALESCE(load.ongoing, 0) < COALESCE(%(limit_of_user)s, COALESCE(load.ongoing, 0) + 1)
-            ), fact AS (
-                SELECT %(facts)s,
-                       calling.partner_id IS NOT NULL AS in_call,
-                       status.id IS NOT NULL AS has_status, status.last_assignment_dt,
-                       COALESCE(status.last_assignment_dt >= %(buffer_since)s, FALSE) AS recent
-                  FROM candidate
-                  %(joins)s
-                  LEFT JOIN (%(calling)s) calling ON calling.partner_id = candidate.partner_id
-                  LEFT JOIN %(status_table)s status ON status.user_id = candidate.user_id
-                 WHERE NOT (%(block_call)s AND calling.partner_id IS NOT NULL)
-            ), judged AS (
-                -- "language": exactly, or by base language when nobody has it exactly
-                SELECT fact.*, cardinality(matched_ids) AS matched,
-                       CASE WHEN bool_or(speaks_exact) OVER ()
-                            THEN CASE WHEN speaks_exact THEN %(lang)s::varchar END
-                            ELSE same_base_code END AS lang_code
-                  FROM fact
-            ), spoken AS (
-                SELECT judged.*, lang_code IS NOT NULL AS speaks FROM judged
-            )
-            SELECT user_id, partner_id, own_limit, ongoing, in_call, lang_code, same_country, matched_ids,
-                   has_status, tier
-              FROM (
-                  SELECT spoken.*,
-                         CASE WHEN partner_id = %(previous_partner_id)s AND NOT (in_call AND ongoing >= %(call_limit)s)
-                              THEN %(previous_tier)s ELSE %(tier)s END AS tier
-                    FROM spoken
-              ) ranked
+            SELECT u.id AS user_id, u.partner_id, NULLIF(u.livechat_max_sessions, 0) AS own_limit,
+                   %(ongoing)s AS ongoing, %(in_call)s AS in_call, %(lang_code)s AS lang_code,
+                   %(same_country)s AS same_country, %(matched_ids)s AS matched_ids,
+                   status.id IS NOT NULL AS has_status,
+                   CASE WHEN u.partner_id = %(previous_partner_id)s
+                             AND NOT (%(in_call)s AND %(ongoing)s >= %(call_limit)s)
+                        THEN %(previous_tier)s ELSE %(tier)s END AS tier
+              FROM res_users u
+              LEFT JOIN (%(load)s) load ON load.partner_id = u.partner_id
+              LEFT JOIN %(status_table)s status ON status.user_id = u.id
+              %(joins)s
+             WHERE u.id = ANY(%(user_ids)s) AND u.id != ALL(%(exclude_user_ids)s::int[])
+               AND u.active AND NOT u.share
+               AND %(ongoing)s < COALESCE(%(limit_of_user)s, %(ongoing)s + 1)
+               AND NOT (%(block_call)s AND %(in_call)s)
              -- the best tier first, then the next ones, for the claim to go on
              -- to when the first are being given a chat
-             ORDER BY tier, ongoing, in_call, recent,
+             ORDER BY tier, ongoing, in_call, %(recent)s,
                       -- a burst: among operators all just given a chat, longest ago first
-                      CASE WHEN recent THEN last_assignment_dt END NULLS FIRST,
+                      CASE WHEN %(recent)s THEN status.last_assignment_dt END NULLS FIRST,
                       random()
              LIMIT %(limit)s
             """,
-            user_ids=int_array(user_ids),
-            exclude_user_ids=list(exclude_user_ids),
-            load=ongoing_sessions_sql(now),
-            limit_of_user=_limit_of_user_sql(max_sessions),
-            country_id=country_id or None,
-            facts=SQL(", ").join(facts),
-            joins=SQL(" ").join(joins),
-            calling=_in_a_call_sql(SQL("SELECT partner_id FROM candidate")),
-            status_table=SQL.identifier(STATUS_TABLE),
-            buffer_since=now - ASSIGNMENT_BUFFER,
-            block_call=bool(block_call),
-            lang=lang,
+            ongoing=ongoing,
+            in_call=in_call,
+            lang_code=lang_code,
+            same_country=same_country,
+            matched_ids=matched_ids,
             previous_partner_id=previous_partner_id or 0,
             call_limit=PREVIOUS_OPERATOR_CALL_LIMIT,
             previous_tier=PREVIOUS_OPERATOR_TIER,
-            tier=_tier_sql(priority),
+            tier=tier,
+            load=ongoing_sessions_sql(now),
+            status_table=SQL.identifier(STATUS_TABLE),
+            joins=SQL(" ").join(joins),
+            user_ids=ids,
+            exclude_user_ids=list(exclude_user_ids),
+            limit_of_user=_limit_of_user_sql(max_sessions),
+            block_call=bool(block_call),
+            recent=recent,
             limit=limit,
         )
     )
