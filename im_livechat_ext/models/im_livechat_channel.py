@@ -653,7 +653,11 @@ class ImLivechatChannel(models.Model):
 
     def _routing_reason(self, winner, country_id):
         """The reason sentence, for managers: in the company's language."""
-        env = self.with_context(lang=self.env.company.partner_id.lang or "en_US").env
+        company_partner = self.env.company.partner_id
+        # only the language: the whole partner row would cost more than the
+        # rest of the sentence, on every chat given
+        company_partner.fetch(["lang"])
+        env = self.with_context(lang=company_partner.lang or "en_US").env
         lang_code = winner["lang_code"]
         operator = env["res.users"].sudo().browse(winner["user_id"])
         return routing_rules.routing_reason(

@@ -295,6 +295,19 @@ class TestRouting(LivechatRoutingCase):
         decision = self.livechat._route_visitor(country_id=self.spain.id)
         self.assertEqual(decision.reason, "Claire Dubois: available, 1 ongoing chat")
 
+    def test_routing_reason_in_the_company_language(self):
+        """Managers read the reason in the company's language, whatever the
+        language of the visitor's request that routed the chat."""
+        self.env["res.lang"]._activate_lang("es_ES")
+        self.env["ir.module.module"]._load_module_terms(["im_livechat_ext"], ["es_ES"], overwrite=True)
+        self._operator("Claire")
+        self.env.company.partner_id.lang = "es_ES"
+        decision = self.livechat.with_context(lang="en_US")._route_visitor()
+        self.assertEqual(decision.reason, "Claire: disponible, ningún chat en curso")
+        self.env.company.partner_id.lang = "en_US"
+        decision = self.livechat.with_context(lang="es_ES")._route_visitor()
+        self.assertEqual(decision.reason, "Claire: available, no ongoing chat")
+
     # ------------------------------------------------------------------
     # Cost
     # ------------------------------------------------------------------
