@@ -1,9 +1,12 @@
+import itertools
 from datetime import timedelta
 
 from odoo import fields
 from odoo.tests import tagged
+from odoo.tools import SQL
 
 from ..tools import operator_claim, routing_sql
+from ..tools.routing_rules import ROUTING_TIERS, tier_of
 from .common import LivechatRoutingCase
 
 
@@ -278,6 +281,33 @@ class TestRouting(LivechatRoutingCase):
         # equal in every respect: 40 selections pick both (a fixed pick would fail, 1 in 2**39 chance)
         chosen = {self.livechat._get_operator() for _i in range(40)}
         self.assertEqual(chosen, {first, second})
+
+    def test_sql_tiers_are_the_rules_tiers(self):
+        """The ranking's tier expression gives routing_rules.tier_of's tier,
+        whether a fact is settled by the request for everybody (a Python
+        bool, None: no expertise asked) or read per operator (SQL)."""
+        for priority in ROUTING_TIERS:
+            for speaks, same_country, (matched, requested) in itertools.product(
+                (True, False), (True, False), ((None, None), (0, 0), (0, 2), (1, 2), (2, 2))
+            ):
+                expected = tier_of(priority, speaks, same_country, matched or 0, requested or 0)
+                for settled in (True, False):
+
+                    def fact(value, settled=settled):
+                        return value if settled else SQL("%s", value)
+
+                    tier = routing_sql._tier_sql(
+                        priority,
+                        speaks=fact(speaks),
+                        same_country=fact(same_country),
+                        matched=None if matched is None else SQL("%s", matched),
+                        requested=None if requested is None else SQL("%s", requested),
+                    )
+                    self.env.cr.execute(SQL("SELECT %s", tier))
+                    with self.subTest(
+                        priority=priority, facts=(speaks, same_country, matched, requested), settled=settled
+                    ):
+                        self.assertEqual(self.env.cr.fetchone()[0], expected)
 
     # ------------------------------------------------------------------
     # Why this operator

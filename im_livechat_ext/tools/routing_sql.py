@@ -134,21 +134,36 @@ def available_operator_ids(
 
 
 def _tier_sql(priority, speaks, same_country, matched, requested):
-    """CASE giving each operator their tier: the index of the first of
-    ROUTING_TIERS[priority] they are in (the arguments: SQL expressions of
-    each operator's facts)."""
+    """The tier of each operator: the index of the first of
+    ROUTING_TIERS[priority] they are in. Each fact is an SQL expression, or
+    True / False where the visitor's request settles it for everybody (no
+    language asked: nobody speaks it; no expertise asked: `matched` None,
+    both expertise checks hold): those tiers are settled here, not left to
+    PostgreSQL to fold in each query."""
+    if matched is None:
+        all_expertises = one_expertise = True
+    else:
+        all_expertises = SQL("%s >= %s", matched, requested)
+        one_expertise = SQL("(%s > 0 OR %s = 0)", matched, requested)
     checks = {
         LANGUAGE: speaks,
         COUNTRY: same_country,
-        None: SQL("TRUE"),
-        ALL_EXPERTISES: SQL("%s >= %s", matched, requested),
-        ONE_EXPERTISE: SQL("(%s > 0 OR %s = 0)", matched, requested),
+        None: True,
+        ALL_EXPERTISES: all_expertises,
+        ONE_EXPERTISE: one_expertise,
     }
-    whens = [
-        SQL("WHEN %s AND %s THEN %s", checks[place], checks[expertise], index)
-        for index, (place, expertise) in enumerate(ROUTING_TIERS[priority])
-    ]
-    return SQL("CASE %s END", SQL(" ").join(whens))
+    whens = []
+    for index, (place, expertise) in enumerate(ROUTING_TIERS[priority]):
+        conditions = [checks[place], checks[expertise]]
+        if any(condition is False for condition in conditions):
+            continue  # nobody is in this tier
+        unsettled = [condition for condition in conditions if condition is not True]
+        if not unsettled:
+            # everybody not in a tier before is in this one (the last tier,
+            # anywhere and any expertise, always is)
+            return SQL("CASE %s ELSE %s END", SQL(" ").join(whens), index) if whens else SQL("%s", index)
+        whens.append(SQL("WHEN %s THEN %s", SQL(" AND ").join(unsettled), index))
+    raise ValueError(f"the last routing tier of {priority!r} must hold everybody")
 
 
 def _base_of_sql(code):
@@ -237,7 +252,7 @@ def rank_operators(
     ongoing = SQL("COALESCE(load.ongoing, 0)")
     in_call = _in_a_call_sql(SQL("u.partner_id"))
     recent = SQL("COALESCE(status.last_assignment_dt >= %s, FALSE)", now - ASSIGNMENT_BUFFER)
-    same_country = SQL("COALESCE(p.country_id = %s, FALSE)", country_id) if country_id else SQL("FALSE")
+    same_country = SQL("COALESCE(p.country_id = %s, FALSE)", country_id) if country_id else False
     if lang:
         joins.append(
             SQL(
@@ -262,42 +277,52 @@ def rank_operators(
         )
         speaks = SQL("(%s IS NOT NULL)", lang_code)
     else:
-        lang_code, speaks = SQL("NULL::varchar"), SQL("FALSE")
+        lang_code, speaks = SQL("NULL::varchar"), False
     if expertise_ids:
         joins.append(SQL("LEFT JOIN (%s) knows ON knows.user_id = u.id", _knows_sql(expertise_ids)))
         matched_ids = SQL("COALESCE(knows.ids, '{}')")
+        matched = SQL("cardinality(%s)", matched_ids)
         # the expertises asked for that are not archived: knowing all that
         # is asked is knowing those
         requested = SQL(
             "(SELECT count(*) FROM im_livechat_expertise WHERE id = ANY(%s::int[]) AND active)", list(expertise_ids)
         )
     else:
-        matched_ids, requested = SQL("'{}'::int[]"), SQL("0")
-    tier = _tier_sql(
-        priority,
-        speaks=speaks,
-        same_country=same_country,
-        matched=SQL("cardinality(%s)", matched_ids),
-        requested=requested,
-    )
+        matched_ids, matched, requested = SQL("'{}'::int[]"), None, None
+    tier = _tier_sql(priority, speaks=speaks, same_country=same_country, matched=matched, requested=requested)
+    if previous_partner_id:
+        # rule 2: the visitor's previous operator first, unless in a call
+        # with several chats going on
+        tier = SQL(
+            "CASE WHEN u.partner_id = %s AND NOT (%s AND %s >= %s) THEN %s ELSE %s END",
+            previous_partner_id,
+            in_call,
+            ongoing,
+            PREVIOUS_OPERATOR_CALL_LIMIT,
+            PREVIOUS_OPERATOR_TIER,
+            tier,
+        )
+    conditions = [
+        SQL("u.id = ANY(%s)", ids),
+        SQL("u.active AND NOT u.share"),
+        SQL("%s < COALESCE(%s, %s + 1)", ongoing, _limit_of_user_sql(max_sessions), ongoing),
+    ]
+    if exclude_user_ids:
+        conditions.append(SQL("u.id != ALL(%s::int[])", list(exclude_user_ids)))
+    if block_call:
+        conditions.append(SQL("NOT %s", in_call))
     cr.execute(
         SQL(
             """
             SELECT u.id AS user_id, u.partner_id, NULLIF(u.livechat_max_sessions, 0) AS own_limit,
                    %(ongoing)s AS ongoing, %(in_call)s AS in_call, %(lang_code)s AS lang_code,
                    %(same_country)s AS same_country, %(matched_ids)s AS matched_ids,
-                   status.id IS NOT NULL AS has_status,
-                   CASE WHEN u.partner_id = %(previous_partner_id)s
-                             AND NOT (%(in_call)s AND %(ongoing)s >= %(call_limit)s)
-                        THEN %(previous_tier)s ELSE %(tier)s END AS tier
+                   status.id IS NOT NULL AS has_status, %(tier)s AS tier
               FROM res_users u
               LEFT JOIN (%(load)s) load ON load.partner_id = u.partner_id
               LEFT JOIN %(status_table)s status ON status.user_id = u.id
               %(joins)s
-             WHERE u.id = ANY(%(user_ids)s) AND u.id != ALL(%(exclude_user_ids)s::int[])
-               AND u.active AND NOT u.share
-               AND %(ongoing)s < COALESCE(%(limit_of_user)s, %(ongoing)s + 1)
-               AND NOT (%(block_call)s AND %(in_call)s)
+             WHERE %(conditions)s
              -- the best tier first, then the next ones, for the claim to go on
              -- to when the first are being given a chat
              ORDER BY tier, ongoing, in_call, %(recent)s,
@@ -311,17 +336,11 @@ def rank_operators(
             lang_code=lang_code,
             same_country=same_country,
             matched_ids=matched_ids,
-            previous_partner_id=previous_partner_id or 0,
-            call_limit=PREVIOUS_OPERATOR_CALL_LIMIT,
-            previous_tier=PREVIOUS_OPERATOR_TIER,
             tier=tier,
             load=ongoing_sessions_sql(now),
             status_table=SQL.identifier(STATUS_TABLE),
             joins=SQL(" ").join(joins),
-            user_ids=ids,
-            exclude_user_ids=list(exclude_user_ids),
-            limit_of_user=_limit_of_user_sql(max_sessions),
-            block_call=bool(block_call),
+            conditions=SQL(" AND ").join(conditions),
             recent=recent,
             limit=limit,
         )
