@@ -250,7 +250,9 @@ def run(args, round_no, flavour, template, channel_id, limited):
         if " ERROR " in line or " CRITICAL " in line or line.startswith("Traceback (most recent call last)")
     ]
     if server_errors:
-        problems.append(f"{len(server_errors)} ERROR lines in the server log, first: {server_errors[0][:200]}")
+        problems.append(
+            f"{len(server_errors)} ERROR lines or tracebacks in the server log, first: {server_errors[0][:200]}"
+        )
     figures = {
         "req_s": args.visitors / elapsed,
         "p95_s": p95,

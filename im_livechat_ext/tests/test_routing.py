@@ -291,15 +291,16 @@ class TestRouting(LivechatRoutingCase):
                 (True, False), (True, False), ((None, None), (0, 0), (0, 2), (1, 2), (2, 2))
             ):
                 expected = tier_of(priority, speaks, same_country, matched or 0, requested or 0)
-                for settled in (True, False):
+                # each fact settled by the request (a bool) or read per operator (SQL)
+                for settled in itertools.product((True, False), repeat=2):
 
-                    def fact(value, settled=settled):
+                    def fact(value, settled):
                         return value if settled else SQL("%s", value)
 
                     tier = routing_sql._tier_sql(
                         priority,
-                        speaks=fact(speaks),
-                        same_country=fact(same_country),
+                        speaks=fact(speaks, settled[0]),
+                        same_country=fact(same_country, settled[1]),
                         matched=None if matched is None else SQL("%s", matched),
                         requested=None if requested is None else SQL("%s", requested),
                     )

@@ -43,6 +43,13 @@ class TestRoutingRules(BaseCase):
             with self.subTest(speaks=speaks, same_country=same_country, matched=matched):
                 self.assertEqual(tier_of("expertise", speaks, same_country, matched, 2), tier)
 
+    def test_last_tier_holds_everybody(self):
+        """Anywhere, any expertise: every candidate has a tier (the ranking
+        settles the tiers on this)."""
+        for priority, tiers in ROUTING_TIERS.items():
+            with self.subTest(priority=priority):
+                self.assertEqual(tiers[-1], (None, None))
+
     def test_without_requested_expertise_the_place_decides(self):
         self.assertEqual(tier_of("language", True, False, 0, 0), 0)
         self.assertEqual(tier_of("language", False, True, 0, 0), 3)

@@ -163,7 +163,9 @@ def _tier_sql(priority, speaks, same_country, matched, requested):
             # anywhere and any expertise, always is)
             return SQL("CASE %s ELSE %s END", SQL(" ").join(whens), index) if whens else SQL("%s", index)
         whens.append(SQL("WHEN %s THEN %s", SQL(" AND ").join(unsettled), index))
-    raise ValueError(f"the last routing tier of {priority!r} must hold everybody")
+    # a list of tiers whose last one does not hold everybody: those in none
+    # of them rank after every tier
+    return SQL("CASE %s ELSE %s END", SQL(" ").join(whens), len(ROUTING_TIERS[priority]))
 
 
 def _base_of_sql(code):
@@ -283,10 +285,15 @@ def rank_operators(
         matched_ids = SQL("COALESCE(knows.ids, '{}')")
         matched = SQL("cardinality(%s)", matched_ids)
         # the expertises asked for that are not archived: knowing all that
-        # is asked is knowing those
-        requested = SQL(
-            "(SELECT count(*) FROM im_livechat_expertise WHERE id = ANY(%s::int[]) AND active)", list(expertise_ids)
+        # is asked is knowing those (counted once, read by several tiers)
+        joins.append(
+            SQL(
+                "CROSS JOIN (SELECT count(*) AS requested FROM im_livechat_expertise"
+                " WHERE id = ANY(%s::int[]) AND active) asked",
+                list(expertise_ids),
+            )
         )
+        requested = SQL("asked.requested")
     else:
         matched_ids, matched, requested = SQL("'{}'::int[]"), None, None
     tier = _tier_sql(priority, speaks=speaks, same_country=same_country, matched=matched, requested=requested)
