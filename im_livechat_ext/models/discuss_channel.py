@@ -279,7 +279,11 @@ class DiscussChannel(models.Model):
         if self.livechat_skipped_operator_ids and self.sudo().livechat_routing_reason:
             # back in line after an unanswered chat (F18): "Reassigned after ..." stays first
             reason = f"{self.sudo().livechat_routing_reason}: {reason}"
-        reason = self._company_env()._("%(reason)s (waited %(seconds)s s in line)", reason=reason, seconds=waited)
+        reason = (
+            self.env["im_livechat.channel"]
+            ._company_env()
+            ._("%(reason)s (waited %(seconds)s s in line)", reason=reason, seconds=waited)
+        )
         self._livechat_hand_over(routing.operator, reason)
 
     def _livechat_hand_over(self, operator, reason, leaving=None):
@@ -337,10 +341,6 @@ class DiscussChannel(models.Model):
         members = self.channel_member_ids
         portal = members.partner_id.filtered(lambda p: p.user_ids and all(p.user_ids.mapped("share")))
         return portal[:1].name or members.guest_id[:1].name or self.name
-
-    def _company_env(self):
-        """Routing reasons are for managers: in the company's language."""
-        return self.with_context(lang=self.env.company.partner_id.lang or "en_US").env
 
     # ------------------------------------------------------------------
     # Unanswered chats (F18): which ones, in tools/unanswered.py
@@ -482,10 +482,14 @@ class DiscussChannel(models.Model):
         self.livechat_skipped_operator_ids = [Command.link(silent.id)]
         visitor = self._livechat_visitor_name()
         silent_user = silent.user_ids[:1]
-        reassigned = self._company_env()._(
-            "Reassigned after %(seconds)s s without an answer from %(operator)s",
-            seconds=seconds,
-            operator=silent_user.livechat_username or silent.name,
+        reassigned = (
+            self.env["im_livechat.channel"]
+            ._company_env()
+            ._(
+                "Reassigned after %(seconds)s s without an answer from %(operator)s",
+                seconds=seconds,
+                operator=silent_user.livechat_username or silent.name,
+            )
         )
         if routing.operator:
             self._livechat_hand_over(routing.operator, f"{reassigned}: {routing.reason}", leaving=silent)
@@ -576,10 +580,14 @@ class DiscussChannel(models.Model):
                     expertise=expertise.name,
                 )
             )
-        reason = self._company_env()._(
-            "Transferred by %(operator)s: %(reason)s",
-            operator=me.livechat_username or me.name,
-            reason=routing.reason,
+        reason = (
+            self.env["im_livechat.channel"]
+            ._company_env()
+            ._(
+                "Transferred by %(operator)s: %(reason)s",
+                operator=me.livechat_username or me.name,
+                reason=routing.reason,
+            )
         )
         session.write({"livechat_expertise_ids": [Command.set(expertise.ids)], "livechat_transferred": True})
         # the chat's operators leave, the one who typed it too: one operator stays

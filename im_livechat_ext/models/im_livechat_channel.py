@@ -651,13 +651,18 @@ class ImLivechatChannel(models.Model):
         field = self.env["res.users.settings"]._fields["livechat_lang_ids"]
         return field.relation, field.column1, field.column2
 
+    @api.model
+    def _company_env(self):
+        """Routing reasons are for managers: in the company's language. Only
+        that language is read: the company partner's whole row would cost
+        more than the rest of the sentence, on every chat given."""
+        company_partner = self.env.company.partner_id
+        company_partner.fetch(["lang"])
+        return self.with_context(lang=company_partner.lang or "en_US").env
+
     def _routing_reason(self, winner, country_id):
         """The reason sentence, for managers: in the company's language."""
-        company_partner = self.env.company.partner_id
-        # only the language: the whole partner row would cost more than the
-        # rest of the sentence, on every chat given
-        company_partner.fetch(["lang"])
-        env = self.with_context(lang=company_partner.lang or "en_US").env
+        env = self._company_env()
         lang_code = winner["lang_code"]
         operator = env["res.users"].sudo().browse(winner["user_id"])
         return routing_rules.routing_reason(
