@@ -109,6 +109,28 @@ class TestLastFreeSlot(BaseCase):
             self.assertFalse(self.livechat.with_env(env)._get_operator(lang="fr_FR"), "both operators are full")
             self.assertFalse(self._give_session(env), "a third visitor gets nobody: no operator over the limit")
 
+    def test_operator_taken_after_the_snapshot_costs_no_second_attempt(self):
+        """In a burst most visitors' snapshots predate the last chat given:
+        the claim itself passes over the operator who got it, in the very
+        statements an unhindered visitor costs (no failed lock to undo, no
+        operator tried one by one)."""
+        with closing(self._new_env().cr) as cr:
+            # registry caches warm, as on a running server
+            self._give_session(api.Environment(cr, SUPERUSER_ID, {}))
+            cr.rollback()
+        first, second = self._new_env(), self._new_env()
+        with closing(first.cr), closing(second.cr):
+            second.cr.execute("SELECT 1")  # the second transaction's snapshot starts now
+            before = first.cr.sql_log_count
+            self.assertEqual(self._give_session(first), self.french.with_env(first))
+            unhindered = first.cr.sql_log_count - before
+            first.cr.commit()  # pylint: disable=invalid-commit
+            before = second.cr.sql_log_count
+            self.assertEqual(self._give_session(second), self.german.with_env(second))
+            self.assertEqual(second.cr.sql_log_count - before, unhindered)
+            second.cr.commit()  # pylint: disable=invalid-commit
+        self.assertEqual(self._sessions_per_operator(), {self.french.id: 1, self.german.id: 1})
+
     def test_a_serialization_failure_is_retried_by_odoo(self):
         """Should a request still fail to serialize, Odoo's retry of the whole
         request sees the first session and routes again."""

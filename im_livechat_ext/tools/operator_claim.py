@@ -36,9 +36,9 @@ def claim_first(cr, ranked, max_sessions, rank_again=None, wait=True):
 
     The lock lasts until the transaction ends: meanwhile, concurrent visitors
     skip this operator instead of waiting for them. An operator given a chat
-    by a transaction that committed after ours began is skipped too (locking
-    their updated row fails to serialize, inside a savepoint): our snapshot
-    does not see that chat, so it would misjudge their load.
+    by a transaction that committed after ours began is skipped too (their
+    row changed since our snapshot, _lock_and_stamp_sql): our snapshot does
+    not see that chat, so it would misjudge their load.
 
     When every ranked operator is being claimed, nobody is turned away: with
     no limit to protect (`max_sessions` None, the channel's, and the best
@@ -189,16 +189,24 @@ def _end_claim(fresh, commit):
 
 def _lock_and_stamp_sql(user_ids, skip_locked, first_only=True):
     """Lock the status row of the first of `user_ids` (in that order) that
-    can be locked (with `skip_locked`: that no other transaction holds;
-    without, wait for the first one's) and stamp it with the time, to the
-    microsecond, in one statement returning the user_id stamped. Without
-    `first_only`, every one of them that can be locked, in the order of
-    their ids (two transactions stamping several never deadlock)."""
+    can be locked (with `skip_locked`: that no other transaction holds nor
+    changed since our snapshot; without, wait for the first one's) and stamp
+    it with the time, to the microsecond, in one statement returning the
+    user_id stamped. Without `first_only`, every one of them that can be
+    locked, in the order of their ids (two transactions stamping several
+    never deadlock).
+
+    A row changed by a transaction that committed after our snapshot (an
+    operator just given a chat: in a burst, most visitors' snapshots predate
+    the last chat given) would fail to serialize when locked: its newest
+    version (currtid2, read with a snapshot taken now) is not the one we
+    see, so it is passed over in the same statement. One committing between
+    that check and the lock still fails to serialize (try_in_savepoint)."""
     if not first_only:
         user_ids = sorted(user_ids)
     return SQL(
         """WITH claimed AS (
-               SELECT user_id FROM %(table)s WHERE user_id = ANY(%(ids)s)
+               SELECT user_id FROM %(table)s WHERE user_id = ANY(%(ids)s) %(unchanged)s
                 ORDER BY array_position(%(ids)s, user_id) %(limit)s
                   FOR NO KEY UPDATE %(skip_locked)s
            )
@@ -209,6 +217,7 @@ def _lock_and_stamp_sql(user_ids, skip_locked, first_only=True):
         ids=int_array(user_ids),
         limit=SQL("LIMIT 1" if first_only else ""),
         skip_locked=SQL("SKIP LOCKED" if skip_locked else ""),
+        unchanged=SQL("AND currtid2(%s, ctid) = ctid", STATUS_TABLE) if skip_locked else SQL(),
     )
 
 

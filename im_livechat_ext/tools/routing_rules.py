@@ -10,7 +10,8 @@ this module says what the rules are, so that they read in one place:
 4. inside it: fewest ongoing chats, not in a call, not given a chat in the
    last ASSIGNMENT_BUFFER, then (a burst) the one given one longest ago,
    then chance;
-5. of the ranked operators, the best one nobody else is claiming right now.
+5. of the ranked operators, the best one nobody else is claiming right now
+   nor gave a chat since this request's snapshot (operator_claim.py).
 """
 
 from datetime import timedelta
