@@ -18,7 +18,7 @@ class ChatbotScript(models.Model):
             # routes copy the caller's context: only an active language counts
             detected = self.env.context.get(VISITOR_LANG_KEY)
             if VISITOR_LANG_KEY not in self.env.context:
-                detected = self.env["im_livechat.channel"]._detect_visitor_lang().code
+                detected = self.env["im_livechat.channel"]._detect_visitor_lang()
             if isinstance(detected, str) and self.env["res.lang"]._get_data(code=detected).code:
                 return detected
         if self.env["res.lang"]._get_data(code=code).code:

@@ -315,7 +315,8 @@ class ImLivechatChannel(models.Model):
     def _get_livechat_discuss_channel_vals(
         self, anonymous_name, previous_operator_id=None, chatbot_script=None, user_id=None, country_id=None, lang=None
     ):
-        visitor_lang = self._get_active_lang(self.env.context.get(VISITOR_LANG_KEY, lang))
+        # an active language's cached data (no query); False id and code otherwise
+        visitor_lang = self.env["res.lang"]._get_data(code=self.env.context.get(VISITOR_LANG_KEY, lang) or "")
         routing = None
         channel = self
         if not chatbot_script:
@@ -520,30 +521,22 @@ class ImLivechatChannel(models.Model):
         self._dispatch_waiting_visitors()
 
     @api.model
-    def _get_active_lang(self, code):
-        """The active res.lang of that code, else an empty one."""
-        Lang = self.env["res.lang"].sudo()
-        return Lang._lang_get(code) if code and Lang._get_data(code=code).active else Lang
-
-    @api.model
     def _detect_visitor_lang(self):
-        """The language of the visitor of the current request (an active
-        res.lang, or empty): website language cookie, website visitor's
-        language, browser's Accept-Language (exact code, then same base)."""
+        """The code of the language of the visitor of the current request
+        (an active language, else False): website language cookie, website
+        visitor's language, browser's Accept-Language (exact code, then same
+        base). Read from the languages' cache: no query per visitor."""
         Lang = self.env["res.lang"].sudo()
         if not request:
-            return Lang
-        cookie_lang = self._get_active_lang(request.cookies.get("frontend_lang"))
-        if cookie_lang:
+            return False
+        if cookie_lang := Lang._get_code(request.cookies.get("frontend_lang") or ""):
             return cookie_lang
         if "website.visitor" in self.env:
             visitor = self.env["website.visitor"].sudo()._get_visitor_from_request()
-            if visitor and visitor.lang_id.active:
-                return visitor.lang_id
+            if visitor and (visitor_lang := Lang._get_data(id=visitor.lang_id.id).code):
+                return visitor_lang
         active_codes = [code for code, _name in Lang.get_installed()]
-        return self._get_active_lang(
-            routing_rules.best_accept_language(request.httprequest.accept_languages, active_codes)
-        )
+        return routing_rules.best_accept_language(request.httprequest.accept_languages, active_codes) or False
 
     # ------------------------------------------------------------------
     # Routing: the rules are in tools/routing_rules.py, their SQL in

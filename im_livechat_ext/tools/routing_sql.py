@@ -152,7 +152,7 @@ def _tier_sql(priority, speaks, same_country, matched, requested):
         ALL_EXPERTISES: all_expertises,
         ONE_EXPERTISE: one_expertise,
     }
-    whens = []
+    whens, seen = [], []
     for index, (place, expertise) in enumerate(ROUTING_TIERS[priority]):
         conditions = [checks[place], checks[expertise]]
         if any(condition is False for condition in conditions):
@@ -162,7 +162,11 @@ def _tier_sql(priority, speaks, same_country, matched, requested):
             # everybody not in a tier before is in this one (the last tier,
             # anywhere and any expertise, always is)
             return SQL("CASE %s ELSE %s END", SQL(" ").join(whens), index) if whens else SQL("%s", index)
-        whens.append(SQL("WHEN %s THEN %s", SQL(" AND ").join(unsettled), index))
+        condition = SQL(" AND ").join(unsettled)
+        if condition in seen:
+            continue  # the request made it the same as a tier before: nobody is left for it
+        seen.append(condition)
+        whens.append(SQL("WHEN %s THEN %s", condition, index))
     # a list of tiers whose last one does not hold everybody: those in none
     # of them rank after every tier
     return SQL("CASE %s ELSE %s END", SQL(" ").join(whens), len(ROUTING_TIERS[priority]))
@@ -321,12 +325,15 @@ def rank_operators(
     cr.execute(
         SQL(
             """
+            -- counted once, whatever plan the statistics of a young
+            -- database lead to (a nested loop would count it per operator)
+            WITH load AS MATERIALIZED (%(load)s)
             SELECT u.id AS user_id, u.partner_id, NULLIF(u.livechat_max_sessions, 0) AS own_limit,
                    %(ongoing)s AS ongoing, %(in_call)s AS in_call, %(lang_code)s AS lang_code,
                    %(same_country)s AS same_country, %(matched_ids)s AS matched_ids,
                    status.id IS NOT NULL AS has_status, %(tier)s AS tier
               FROM res_users u
-              LEFT JOIN (%(load)s) load ON load.partner_id = u.partner_id
+              LEFT JOIN load ON load.partner_id = u.partner_id
               LEFT JOIN %(status_table)s status ON status.user_id = u.id
               %(joins)s
              WHERE %(conditions)s
