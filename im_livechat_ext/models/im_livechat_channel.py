@@ -315,8 +315,9 @@ class ImLivechatChannel(models.Model):
     def _get_livechat_discuss_channel_vals(
         self, anonymous_name, previous_operator_id=None, chatbot_script=None, user_id=None, country_id=None, lang=None
     ):
+        code = self.env.context.get(VISITOR_LANG_KEY, lang)
         # an active language's cached data (no query); False id and code otherwise
-        visitor_lang = self.env["res.lang"]._get_data(code=self.env.context.get(VISITOR_LANG_KEY, lang) or "")
+        visitor_lang = self.env["res.lang"]._get_data(code=code if isinstance(code, str) else "")
         routing = None
         channel = self
         if not chatbot_script:

@@ -78,6 +78,14 @@ class TestVisitorSession(HttpCase):
         session = self._get_session(headers={"Accept-Language": "fr-BE"}, cookies={"frontend_lang": "it_IT"})
         self.assertEqual(session.livechat_lang_id.code, "fr_BE")
 
+    def test_visitor_language_of_another_type_in_the_context_is_ignored(self):
+        """Code calling the routing with something else than a language code
+        under the visitor-language key still gets a session, in no language."""
+        for junk in (["fr_FR"], {"code": "fr_FR"}, 42):
+            vals = self.livechat.with_context(livechat_visitor_lang=junk)._get_livechat_discuss_channel_vals("Visitor")
+            self.assertTrue(vals["livechat_operator_id"])
+            self.assertFalse(vals["livechat_lang_id"])
+
     def test_malformed_accept_language_is_ignored(self):
         for header in ["", ";;;,,", "*", "x" * 500, "ñ-ü", "fr-BE;q=0", "fr-BE;q=0, *;q=0.5", "12-34"]:
             session = self._get_session(headers={"Accept-Language": header})
@@ -125,3 +133,22 @@ class TestWebsiteVisitorLanguage(TestVisitorSession):
         session = self.env["discuss.channel"].browse(data["discuss.channel"][0]["id"])
         self.assertEqual(session.livechat_lang_id.code, "es_ES")
         self.assertEqual(session.livechat_operator_id.user_ids, self.operators["es_ES"])
+
+    def test_website_visitor_language_archived_since(self):
+        """The website visitor's language was archived since their last
+        visit: the browser's language is used instead."""
+        portal = new_test_user(
+            self.env, login="ext_portal_visitor_it", password="ext_portal_visitor_it", groups="base.group_portal"
+        )
+        italian = self.env["res.lang"].with_context(active_test=False).search([("code", "=", "it_IT")])
+        self.assertFalse(italian.active)
+        self.env["website.visitor"].create({"access_token": str(portal.partner_id.id), "lang_id": italian.id})
+        self.authenticate("ext_portal_visitor_it", "ext_portal_visitor_it")
+        data = self.make_jsonrpc_request(
+            "/im_livechat/get_session",
+            {"anonymous_name": "Visitor", "channel_id": self.livechat.id},
+            headers={"Accept-Language": "de-DE"},
+        )
+        session = self.env["discuss.channel"].browse(data["discuss.channel"][0]["id"])
+        self.assertEqual(session.livechat_lang_id.code, "de_DE")
+        self.assertEqual(session.livechat_operator_id.user_ids, self.operators["de_DE"])
