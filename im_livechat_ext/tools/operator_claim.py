@@ -70,7 +70,7 @@ def claim_first(cr, ranked, max_sessions, rank_again=None, wait=True):
     # wait for the transaction claiming the best one: if it ended without
     # giving them a chat, they are ours
     awaited = ranked[0]
-    if try_in_savepoint(cr, _lock_and_stamp_sql([awaited["user_id"]], skip_locked=False)):
+    if try_in_savepoint(cr, _lock_and_stamp_sql(cr, [awaited["user_id"]], skip_locked=False)):
         return _claimed(cr, awaited)
     if rank_again:
         claimed = _claim_in_new_snapshot(cr, rank_again)
@@ -78,7 +78,7 @@ def claim_first(cr, ranked, max_sessions, rank_again=None, wait=True):
             return claimed
     # a serialization failure here is the signal for Odoo to retry the
     # request (it logs the retry itself): not an error worth a line of its own
-    cr.execute(_lock_and_stamp_sql([awaited["user_id"]], skip_locked=False), log_exceptions=False)
+    cr.execute(_lock_and_stamp_sql(cr, [awaited["user_id"]], skip_locked=False), log_exceptions=False)
     return _claimed(cr, awaited) if cr.fetchone() else None
 
 
@@ -86,12 +86,12 @@ def _claim_first_free(cr, ranked):
     """Lock and stamp the status row of the first of `ranked` that no other
     transaction holds and return their row (None: all are held): usually at
     once, one by one when some fail to serialize."""
-    rows = try_in_savepoint(cr, _lock_and_stamp_sql([row["user_id"] for row in ranked], skip_locked=True))
+    rows = try_in_savepoint(cr, _lock_and_stamp_sql(cr, [row["user_id"] for row in ranked], skip_locked=True))
     if rows:
         return next(row for row in ranked if row["user_id"] == rows[0][0])
     if rows is None:
         for row in ranked:
-            if try_in_savepoint(cr, _lock_and_stamp_sql([row["user_id"]], skip_locked=True)):
+            if try_in_savepoint(cr, _lock_and_stamp_sql(cr, [row["user_id"]], skip_locked=True)):
                 return row
     return None
 
@@ -156,7 +156,9 @@ def _claim_in_new_snapshot(cr, rank_again):
             claimed = _claim_first_free(fresh, ranked)
             # all being claimed: wait for the best one; if their transaction
             # gave them nothing, they are ours, else look again from a new snapshot
-            if not claimed and try_in_savepoint(fresh, _lock_and_stamp_sql([ranked[0]["user_id"]], skip_locked=False)):
+            if not claimed and try_in_savepoint(
+                fresh, _lock_and_stamp_sql(fresh, [ranked[0]["user_id"]], skip_locked=False)
+            ):
                 claimed = ranked[0]
             if claimed:
                 _note_claim(cr, claimed["user_id"], STAMPED_ELSEWHERE_KEY)
@@ -187,7 +189,7 @@ def _end_claim(fresh, commit):
             _logger.exception("Live chat routing: a claim's connection could not be closed")
 
 
-def _lock_and_stamp_sql(user_ids, skip_locked, first_only=True):
+def _lock_and_stamp_sql(cr, user_ids, skip_locked, first_only=True):
     """Lock the status row of the first of `user_ids` (in that order) that
     can be locked (with `skip_locked`: that no other transaction holds nor
     changed since our snapshot; without, wait for the first one's) and stamp
@@ -201,9 +203,13 @@ def _lock_and_stamp_sql(user_ids, skip_locked, first_only=True):
     the last chat given) would fail to serialize when locked: its newest
     version (currtid2, read with a snapshot taken now) is not the one we
     see, so it is passed over in the same statement. One committing between
-    that check and the lock still fails to serialize (try_in_savepoint)."""
+    that check and the lock, or a row deleted since our snapshot, still
+    fails to serialize (try_in_savepoint)."""
     if not first_only:
         user_ids = sorted(user_ids)
+    unchanged = SQL()
+    if skip_locked and _has_currtid2(cr):
+        unchanged = SQL("AND pg_catalog.currtid2(%s, ctid) = ctid", STATUS_TABLE)
     return SQL(
         """WITH claimed AS (
                SELECT user_id FROM %(table)s WHERE user_id = ANY(%(ids)s) %(unchanged)s
@@ -217,8 +223,22 @@ def _lock_and_stamp_sql(user_ids, skip_locked, first_only=True):
         ids=int_array(user_ids),
         limit=SQL("LIMIT 1" if first_only else ""),
         skip_locked=SQL("SKIP LOCKED" if skip_locked else ""),
-        unchanged=SQL("AND currtid2(%s, ctid) = ctid", STATUS_TABLE) if skip_locked else SQL(),
+        unchanged=unchanged,
     )
+
+
+# per database: whether PostgreSQL has currtid2 (kept for its ODBC driver;
+# there in PostgreSQL 12 to 17, tested with 15)
+_CURRTID2 = {}
+
+
+def _has_currtid2(cr):
+    """Without currtid2, a row changed since our snapshot is still passed
+    over, by failing to serialize inside a savepoint: slower, as correct."""
+    if cr.dbname not in _CURRTID2:
+        cr.execute("SELECT to_regprocedure('pg_catalog.currtid2(text, tid)') IS NOT NULL")
+        _CURRTID2[cr.dbname] = cr.fetchone()[0]
+    return _CURRTID2[cr.dbname]
 
 
 def ensure_status_rows(cr, user_ids):
@@ -263,7 +283,11 @@ def mark_assigned(cr, user_ids):
     user_ids = set(user_ids) - data.get(STAMPED_KEY, set()) - data.get(STAMPED_ELSEWHERE_KEY, set())
     if user_ids:
         ensure_status_rows(cr, user_ids)
-        try_in_savepoint(cr, _lock_and_stamp_sql(user_ids, skip_locked=True, first_only=False))
+        if try_in_savepoint(cr, _lock_and_stamp_sql(cr, user_ids, skip_locked=True, first_only=False)) is None:
+            # one of them failed to serialize (e.g. their row deleted since
+            # our snapshot): the others still get their stamp
+            for user_id in sorted(user_ids):
+                try_in_savepoint(cr, _lock_and_stamp_sql(cr, [user_id], skip_locked=True))
         # their rows may be held now: this transaction waits for no claim
         # any more (it could be waiting for itself through a claim's connection)
         data.setdefault(CLAIMS_KEY, set()).update(user_ids)
