@@ -294,7 +294,7 @@ class DiscussChannel(models.Model):
         self.ensure_one()
         session = self.sudo()
         leaving = leaving or self.env["res.partner"]
-        chat_name = operator.livechat_username or operator.partner_id.name
+        chat_name = operator._livechat_chat_name()
         visitor_name = session._livechat_visitor_name()
         session.add_members(partner_ids=operator.partner_id.ids, open_chat_window=True, post_joined_message=False)
         session.write(
@@ -488,12 +488,12 @@ class DiscussChannel(models.Model):
             ._(
                 "Reassigned after %(seconds)s s without an answer from %(operator)s",
                 seconds=seconds,
-                operator=silent_user.livechat_username or silent.name,
+                operator=silent_user._livechat_chat_name() or silent.name,  # an archived operator has no user here
             )
         )
         if routing.operator:
             self._livechat_hand_over(routing.operator, f"{reassigned}: {routing.reason}", leaving=silent)
-            new_name = routing.operator.livechat_username or routing.operator.name
+            new_name = routing.operator._livechat_chat_name()
             livechat._tell_operator(
                 silent_user,
                 lambda env: env._(
@@ -585,7 +585,7 @@ class DiscussChannel(models.Model):
             ._company_env()
             ._(
                 "Transferred by %(operator)s: %(reason)s",
-                operator=me.livechat_username or me.name,
+                operator=me._livechat_chat_name(),
                 reason=routing.reason,
             )
         )

@@ -663,7 +663,7 @@ class ImLivechatChannel(models.Model):
             env,
             self.routing_priority or "language",
             winner,
-            operator.livechat_username or operator.partner_id.name,
+            operator._livechat_chat_name(),
             lang_name=lang_code and (env["res.lang"]._get_data(code=lang_code).name or lang_code),
             country_name=country_id and env["res.country"].sudo().browse(country_id).name,
             expertise_names=env["im_livechat.expertise"].sudo().browse(winner["matched_ids"]).mapped("name"),

@@ -54,6 +54,11 @@ class ResUsers(models.Model):
             self._check_livechat_manager()
         return super().create(vals_list)
 
+    def _livechat_chat_name(self):
+        """The name visitors and colleagues see in live chats: the chat
+        name, else the name (False for no user)."""
+        return self[:1].livechat_username or self[:1].partner_id.name
+
     @property
     def SELF_READABLE_FIELDS(self):
         return super().SELF_READABLE_FIELDS + ["livechat_expertise_ids"]

@@ -117,38 +117,28 @@ class TestWebsiteVisitorLanguage(TestVisitorSession):
     """With website_livechat installed (run by ./dev.sh test in its website
     database): the website visitor's language comes before Accept-Language."""
 
-    def test_website_visitor_language(self):
-        portal = new_test_user(
-            self.env, login="ext_portal_visitor", password="ext_portal_visitor", groups="base.group_portal"
-        )
-        self.env["website.visitor"].create(
-            {"access_token": str(portal.partner_id.id), "lang_id": self.env.ref("base.lang_es").id}
-        )
-        self.authenticate("ext_portal_visitor", "ext_portal_visitor")
+    def _session_of_website_visitor(self, login, lang):
+        """A portal user whose website visitor has `lang`, asking in German."""
+        portal = new_test_user(self.env, login=login, password=login, groups="base.group_portal")
+        self.env["website.visitor"].create({"access_token": str(portal.partner_id.id), "lang_id": lang.id})
+        self.authenticate(login, login)
         data = self.make_jsonrpc_request(
             "/im_livechat/get_session",
             {"anonymous_name": "Visitor", "channel_id": self.livechat.id},
             headers={"Accept-Language": "de-DE"},
         )
-        session = self.env["discuss.channel"].browse(data["discuss.channel"][0]["id"])
+        return self.env["discuss.channel"].browse(data["discuss.channel"][0]["id"])
+
+    def test_website_visitor_language(self):
+        session = self._session_of_website_visitor("ext_portal_visitor", self.env.ref("base.lang_es"))
         self.assertEqual(session.livechat_lang_id.code, "es_ES")
         self.assertEqual(session.livechat_operator_id.user_ids, self.operators["es_ES"])
 
     def test_website_visitor_language_archived_since(self):
         """The website visitor's language was archived since their last
         visit: the browser's language is used instead."""
-        portal = new_test_user(
-            self.env, login="ext_portal_visitor_it", password="ext_portal_visitor_it", groups="base.group_portal"
-        )
         italian = self.env["res.lang"].with_context(active_test=False).search([("code", "=", "it_IT")])
         self.assertFalse(italian.active)
-        self.env["website.visitor"].create({"access_token": str(portal.partner_id.id), "lang_id": italian.id})
-        self.authenticate("ext_portal_visitor_it", "ext_portal_visitor_it")
-        data = self.make_jsonrpc_request(
-            "/im_livechat/get_session",
-            {"anonymous_name": "Visitor", "channel_id": self.livechat.id},
-            headers={"Accept-Language": "de-DE"},
-        )
-        session = self.env["discuss.channel"].browse(data["discuss.channel"][0]["id"])
+        session = self._session_of_website_visitor("ext_portal_visitor_it", italian)
         self.assertEqual(session.livechat_lang_id.code, "de_DE")
         self.assertEqual(session.livechat_operator_id.user_ids, self.operators["de_DE"])
