@@ -14,8 +14,8 @@ class LivechatRoutingController(LivechatController):
         """Stock reads only the language cookie: detect the visitor's language
         here, where the request is, for the routing and the session. A visitor
         who only opens the chat window (not persisted) claims no operator."""
-        visitor_lang = request.env["im_livechat.channel"]._detect_visitor_lang()
-        request.update_context(**{VISITOR_LANG_KEY: visitor_lang, NO_CLAIM_KEY: not persisted})
+        visitor_lang_code = request.env["im_livechat.channel"]._detect_visitor_lang()
+        request.update_context(**{VISITOR_LANG_KEY: visitor_lang_code, NO_CLAIM_KEY: not persisted})
         result = super().get_session(
             channel_id,
             anonymous_name,

@@ -234,7 +234,8 @@ _CURRTID2 = {}
 
 def _has_currtid2(cr):
     """Without currtid2, a row changed since our snapshot is still passed
-    over, by failing to serialize inside a savepoint: slower, as correct."""
+    over, by failing to serialize inside a savepoint: slower, just as
+    correct."""
     if cr.dbname not in _CURRTID2:
         cr.execute("SELECT to_regprocedure('pg_catalog.currtid2(text, tid)') IS NOT NULL")
         _CURRTID2[cr.dbname] = cr.fetchone()[0]
