@@ -115,6 +115,9 @@ class TestLastFreeSlot(BaseCase):
         """On a PostgreSQL without currtid2 the claim falls back to failing
         to serialize inside a savepoint: slower, the same answer."""
         self.patch(operator_claim, "_CURRTID2", {get_db_name(): False})
+        with closing(self._new_env().cr) as cr:
+            claim = operator_claim._lock_and_stamp_sql(cr, [self.french.id], skip_locked=True)
+            self.assertNotIn("currtid2", claim.code, "the claim no longer asks for currtid2")
         self.test_operator_taken_after_the_snapshot_is_skipped_without_a_retry()
 
     def test_operator_taken_after_the_snapshot_costs_no_second_attempt(self):
@@ -160,6 +163,31 @@ class TestLastFreeSlot(BaseCase):
             stamps = dict(cr.fetchall())
         self.assertNotIn(self.french.id, stamps)
         self.assertTrue(stamps[self.german.id])
+
+    def test_status_row_added_by_another_transaction_leaves_the_others_added(self):
+        """Two operators without a status row: another transaction adds the
+        first one's after our snapshot. Adding both fails to serialize on
+        hers alone; the second still gets a row to be claimed by."""
+        with closing(self._new_env().cr) as cr:
+            cr.execute(
+                "DELETE FROM im_livechat_operator_status WHERE user_id = ANY(%s)",
+                [[self.french.id, self.german.id]],
+            )
+            cr.commit()  # pylint: disable=invalid-commit
+        first, second = self._new_env(), self._new_env()
+        with closing(first.cr), closing(second.cr):
+            second.cr.execute("SELECT 1")  # the second transaction's snapshot starts now
+            operator_claim.ensure_status_rows(first.cr, [self.french.id])
+            first.cr.commit()  # pylint: disable=invalid-commit
+            with mute_logger("odoo.sql_db"):
+                operator_claim.ensure_status_rows(second.cr, [self.french.id, self.german.id])
+            second.cr.commit()  # pylint: disable=invalid-commit
+        with closing(self._new_env().cr) as cr:
+            cr.execute(
+                "SELECT user_id FROM im_livechat_operator_status WHERE user_id = ANY(%s)",
+                [[self.french.id, self.german.id]],
+            )
+            self.assertEqual({user_id for (user_id,) in cr.fetchall()}, {self.french.id, self.german.id})
 
     def test_a_serialization_failure_is_retried_by_odoo(self):
         """Should a request still fail to serialize, Odoo's retry of the whole

@@ -54,11 +54,8 @@ def claim_first(cr, ranked, max_sessions, rank_again=None, wait=True):
     if not ranked:
         return None
     if missing := sorted(row["user_id"] for row in ranked if not row["has_status"]):
-        # operators never given a chat yet have no row to lock: add them (one
-        # by one if a concurrent transaction is adding some of them)
-        if ensure_status_rows(cr, missing) is None:
-            for user_id in missing:
-                ensure_status_rows(cr, [user_id])
+        # operators never given a chat yet have no row to lock: add them
+        ensure_status_rows(cr, missing)
     if free := _claim_first_free(cr, ranked):
         return _claimed(cr, free)
     if max_sessions is None and not ranked[0]["own_limit"]:
@@ -237,7 +234,11 @@ def _has_currtid2(cr):
     over, by failing to serialize inside a savepoint: slower, just as
     correct."""
     if cr.dbname not in _CURRTID2:
-        cr.execute("SELECT to_regprocedure('pg_catalog.currtid2(text, tid)') IS NOT NULL")
+        # there, and ours to run (a database administrator may revoke it)
+        cr.execute(
+            """SELECT to_regprocedure('pg_catalog.currtid2(text, tid)') IS NOT NULL
+                  AND has_function_privilege('pg_catalog.currtid2(text, tid)', 'EXECUTE')"""
+        )
         _CURRTID2[cr.dbname] = cr.fetchone()[0]
     return _CURRTID2[cr.dbname]
 
@@ -246,20 +247,27 @@ def ensure_status_rows(cr, user_ids):
     """Give these operators their status row now, when they join a channel:
     inserting it at the moment of a burst would make visitors wait on each
     other's inserts. Rows that exist are left alone (no wait on a routing
-    transaction that holds them). None: it failed to serialize or
-    deadlocked (with a concurrent insert of some of them)."""
-    if user_ids:
-        return try_in_savepoint(
-            cr,
-            SQL(
-                """INSERT INTO %(table)s (user_id)
-                   SELECT new.user_id FROM unnest(%(ids)s::int[]) AS new(user_id)
-                    WHERE NOT EXISTS (SELECT 1 FROM %(table)s WHERE user_id = new.user_id)
-                   ON CONFLICT (user_id) DO NOTHING""",
-                table=SQL.identifier(STATUS_TABLE),
-                ids=sorted(user_ids),
-            ),
-        )
+    transaction that holds them). When a concurrent transaction inserts
+    some of them too (the insert fails to serialize or deadlocks), they
+    are inserted one by one: only those fail, the others get their row."""
+    if user_ids and _insert_status_rows(cr, user_ids) is None:
+        for user_id in sorted(user_ids):
+            _insert_status_rows(cr, [user_id])
+
+
+def _insert_status_rows(cr, user_ids):
+    """The rows of ensure_status_rows in one statement (None: it failed)."""
+    return try_in_savepoint(
+        cr,
+        SQL(
+            """INSERT INTO %(table)s (user_id)
+               SELECT new.user_id FROM unnest(%(ids)s::int[]) AS new(user_id)
+                WHERE NOT EXISTS (SELECT 1 FROM %(table)s WHERE user_id = new.user_id)
+               ON CONFLICT (user_id) DO NOTHING""",
+            table=SQL.identifier(STATUS_TABLE),
+            ids=sorted(user_ids),
+        ),
+    )
 
 
 def try_in_savepoint(cr, query):
