@@ -109,6 +109,10 @@ class TestWaitingLineTour(WebsocketCase):
                     return
             _logger.error("waiting line tour: the visitor never wrote")
 
+        # start_tour flushes this transaction on the test's own cursor, which
+        # the thread's requests share: done now, before the thread exists
+        self.env.flush_all()
+        self.cr.flush()
         thread = threading.Thread(target=operator_closes_a_chat_once_the_visitor_waits)
         thread.start()
         try:
