@@ -155,12 +155,7 @@ class TestLastFreeSlot(BaseCase):
             with mute_logger("odoo.sql_db"):
                 operator_claim.mark_assigned(second.cr, [self.french.id, self.german.id])
             second.cr.commit()  # pylint: disable=invalid-commit
-        with closing(self._new_env().cr) as cr:
-            cr.execute(
-                "SELECT user_id, last_assignment_dt FROM im_livechat_operator_status WHERE user_id = ANY(%s)",
-                [[self.french.id, self.german.id]],
-            )
-            stamps = dict(cr.fetchall())
+        stamps = self._status_rows()
         self.assertNotIn(self.french.id, stamps)
         self.assertTrue(stamps[self.german.id])
 
@@ -182,12 +177,7 @@ class TestLastFreeSlot(BaseCase):
             with mute_logger("odoo.sql_db"):
                 operator_claim.ensure_status_rows(second.cr, [self.french.id, self.german.id])
             second.cr.commit()  # pylint: disable=invalid-commit
-        with closing(self._new_env().cr) as cr:
-            cr.execute(
-                "SELECT user_id FROM im_livechat_operator_status WHERE user_id = ANY(%s)",
-                [[self.french.id, self.german.id]],
-            )
-            self.assertEqual({user_id for (user_id,) in cr.fetchall()}, {self.french.id, self.german.id})
+        self.assertEqual(set(self._status_rows()), {self.french.id, self.german.id})
 
     def test_a_serialization_failure_is_retried_by_odoo(self):
         """Should a request still fail to serialize, Odoo's retry of the whole
@@ -290,6 +280,15 @@ class TestLastFreeSlot(BaseCase):
             end(second)
 
         self._second_visitor_waits_for_the_first(then)
+
+    def _status_rows(self):
+        """{operator id: last assignment} of the two operators' status rows, as committed."""
+        with closing(self._new_env().cr) as cr:
+            cr.execute(
+                "SELECT user_id, last_assignment_dt FROM im_livechat_operator_status WHERE user_id = ANY(%s)",
+                [[self.french.id, self.german.id]],
+            )
+            return dict(cr.fetchall())
 
     def _french_row_is_free(self):
         with closing(self._new_env().cr) as cr:

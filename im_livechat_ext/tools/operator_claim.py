@@ -250,24 +250,28 @@ def ensure_status_rows(cr, user_ids):
     transaction that holds them). When a concurrent transaction inserts
     some of them too (the insert fails to serialize or deadlocks), they
     are inserted one by one: only those fail, the others get their row."""
-    if user_ids and _insert_status_rows(cr, user_ids) is None:
-        for user_id in sorted(user_ids):
-            _insert_status_rows(cr, [user_id])
+    if user_ids:
+        _all_else_each(cr, _insert_status_rows_sql, user_ids)
 
 
-def _insert_status_rows(cr, user_ids):
-    """The rows of ensure_status_rows in one statement (None: it failed)."""
-    return try_in_savepoint(
-        cr,
-        SQL(
-            """INSERT INTO %(table)s (user_id)
-               SELECT new.user_id FROM unnest(%(ids)s::int[]) AS new(user_id)
-                WHERE NOT EXISTS (SELECT 1 FROM %(table)s WHERE user_id = new.user_id)
-               ON CONFLICT (user_id) DO NOTHING""",
-            table=SQL.identifier(STATUS_TABLE),
-            ids=sorted(user_ids),
-        ),
+def _insert_status_rows_sql(user_ids):
+    return SQL(
+        """INSERT INTO %(table)s (user_id)
+           SELECT new.user_id FROM unnest(%(ids)s::int[]) AS new(user_id)
+            WHERE NOT EXISTS (SELECT 1 FROM %(table)s WHERE user_id = new.user_id)
+           ON CONFLICT (user_id) DO NOTHING""",
+        table=SQL.identifier(STATUS_TABLE),
+        ids=sorted(user_ids),
     )
+
+
+def _all_else_each(cr, query_for, user_ids):
+    """`query_for(user_ids)` in one statement; when it fails to serialize or
+    deadlocks (because of some of them), `query_for([user_id])` for each,
+    in the order of their ids: only those concerned fail."""
+    if try_in_savepoint(cr, query_for(user_ids)) is None:
+        for user_id in sorted(user_ids):
+            try_in_savepoint(cr, query_for([user_id]))
 
 
 def try_in_savepoint(cr, query):
@@ -292,11 +296,8 @@ def mark_assigned(cr, user_ids):
     user_ids = set(user_ids) - data.get(STAMPED_KEY, set()) - data.get(STAMPED_ELSEWHERE_KEY, set())
     if user_ids:
         ensure_status_rows(cr, user_ids)
-        if try_in_savepoint(cr, _lock_and_stamp_sql(cr, user_ids, skip_locked=True, first_only=False)) is None:
-            # one of them failed to serialize (e.g. their row deleted since
-            # our snapshot): the others still get their stamp
-            for user_id in sorted(user_ids):
-                try_in_savepoint(cr, _lock_and_stamp_sql(cr, [user_id], skip_locked=True))
+        # one whose row was deleted since our snapshot fails alone: the others keep their stamp
+        _all_else_each(cr, lambda ids: _lock_and_stamp_sql(cr, ids, skip_locked=True, first_only=False), user_ids)
         # their rows may be held now: this transaction waits for no claim
         # any more (it could be waiting for itself through a claim's connection)
         data.setdefault(CLAIMS_KEY, set()).update(user_ids)
