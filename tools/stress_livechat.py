@@ -16,13 +16,24 @@ rounds and the module/stock ratio of each round: one burst of 60 visitors
 lasts about two seconds, and this machine's noise moves it by a fifth.
 Requests are bounded in count and time; the server is stopped at the end.
 
+Then (``--alternations``, 0 to skip) a second phase measures the module/stock
+ratio more finely: every flavour's server is up at once, on a copy of its
+own, and the bursts alternate between them, a few seconds apart, in an order
+shuffled each time; before each burst the sessions of the last one are
+closed and the operators marked present again, so every burst meets the
+same state. Restarting a server and copying its database each round takes
+half a minute, during which this machine's speed drifts; here the bursts
+compared are seconds apart, so each pair's ratio carries less of the drift.
+It prints the median of those ratios with a 95 % bootstrap interval.
+
 Visitors ask in turn for French, Spanish and German (Accept-Language). By
 default only English is installed, so no language matches; with
 ``--languages`` those three are active and the operators speak them in turn,
 so the module's routing matches languages (stock Odoo 18 reads only the
 website's language cookie, which these visitors do not have).
 
-Run it through ``./dev.sh stress [--rounds 5] [--visitors 60] [--operators 10] [--max-sessions 5] [--languages]``.
+Run it through ``./dev.sh stress [--rounds 5] [--alternations 20] [--visitors 60] [--operators 10]
+[--max-sessions 5] [--languages]``.
 """
 
 import argparse
@@ -33,6 +44,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -50,6 +62,12 @@ def parse_args():
     parser.add_argument("--odoo-dir", required=True)
     parser.add_argument("--addons-path", required=True)
     parser.add_argument("--rounds", type=int, default=5, help="bursts per flavour, flavours interleaved")
+    parser.add_argument(
+        "--alternations",
+        type=int,
+        default=20,
+        help="bursts per flavour with every flavour's server up at once, alternating (0: none)",
+    )
     parser.add_argument("--seed", type=int, default=18, help="the order of the flavours in each round")
     parser.add_argument("--visitors", type=int, default=60)
     parser.add_argument("--operators", type=int, default=10)
@@ -94,21 +112,36 @@ def prepare(args, db, module, limited):
     return channel.id
 
 
+PRESENT_NOW = "UPDATE bus_presence SET last_poll = now() at time zone 'utc', last_presence = now() at time zone 'utc'"
+
+
+def psql(db, sql):
+    subprocess.run(["psql", "-d", db, "-qc", sql], check=True)
+
+
 def copy_db(template, db):
     """A copy of the flavour's database, its operators present as of now (the
     module applies the channel's inactivity timeout to that time)."""
     odoo_runner.drop_db(db, check=True)
     subprocess.run(["createdb", "-T", template, db], check=True)
-    subprocess.run(
-        [
-            "psql",
-            "-d",
-            db,
-            "-qc",
-            "UPDATE bus_presence SET last_poll = now() at time zone 'utc', last_presence = now() at time zone 'utc'",
-        ],
+    psql(db, PRESENT_NOW)
+
+
+def reset(db, channel_id):
+    """The state each alternating burst meets: the last burst's sessions
+    closed (nobody loaded, nobody in line), the operators present now."""
+    closed = f"UPDATE discuss_channel SET livechat_active = FALSE WHERE livechat_channel_id = {int(channel_id)}"
+    psql(db, f"{closed}; {PRESENT_NOW}")
+
+
+def last_session_id(db):
+    found = subprocess.run(
+        ["psql", "-d", db, "-Atqc", "SELECT COALESCE(MAX(id), 0) FROM discuss_channel"],
+        capture_output=True,
+        text=True,
         check=True,
     )
+    return int(found.stdout.strip())
 
 
 def wait_for(port, deadline):
@@ -155,14 +188,89 @@ def visit(port, channel_id, index, timeout, persisted=True):
         return ("network", str(error), time.perf_counter() - start)
 
 
-def check(args, db, channel_id, outcomes, limited):
+class Server:
+    """Odoo with several workers serving `db` on 127.0.0.1:`port`, its every
+    worker warmed up; its log goes to a file (a pipe left unread would
+    block the server), read by `new_log_lines`."""
+
+    def __init__(self, args, db, port, channel_id, flavour):
+        self.args, self.db, self.port, self.channel_id, self.flavour = args, db, port, channel_id, flavour
+        self.log = tempfile.TemporaryFile("w+")
+        self.read_up_to = 0
+
+    def __enter__(self):
+        args = self.args
+        self.process = subprocess.Popen(
+            odoo_cmd(
+                args,
+                self.db,
+                f"--workers={args.workers}",
+                "--max-cron-threads=0",
+                "--http-interface=127.0.0.1",
+                f"--http-port={self.port}",
+                f"--gevent-port={self.port + 1}",
+                f"--db-filter=^{self.db}$",
+                "--log-level=warn",
+                # Odoo logs each serialization failure it retries here
+                "--log-handler=odoo.service.model:INFO",
+                "--limit-time-real=120",
+            ),
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            if not wait_for(self.port, time.time() + 120):
+                raise SystemExit(f"[{self.flavour}] Odoo did not answer on 127.0.0.1:{self.port}")
+            # every worker loads its caches on chat windows that open no session
+            warm_count = 4 * args.workers
+            with ThreadPoolExecutor(max_workers=warm_count) as pool:
+                warm_ups = list(
+                    pool.map(
+                        lambda i: visit(self.port, self.channel_id, -1 - i, args.timeout, False), range(warm_count)
+                    )
+                )
+        except BaseException:
+            self.stop()
+            raise
+        self.failed_warm_ups = [kind for kind, _value, _seconds in warm_ups if kind not in ("session", "no operator")]
+        return self
+
+    def __exit__(self, *_exc):
+        self.stop()
+
+    def stop(self):
+        os.killpg(self.process.pid, signal.SIGTERM)
+        self.process.wait(timeout=60)
+
+    def burst(self):
+        """All visitors at once: their outcomes and the seconds it took."""
+        start = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=self.args.visitors) as pool:
+            outcomes = list(
+                pool.map(lambda i: visit(self.port, self.channel_id, i, self.args.timeout), range(self.args.visitors))
+            )
+        return outcomes, time.perf_counter() - start
+
+    def new_log_lines(self):
+        """What the server logged since the last call."""
+        self.log.flush()
+        self.log.seek(self.read_up_to)
+        text = self.log.read()
+        self.read_up_to = self.log.tell()
+        return text.splitlines()
+
+
+def check(args, db, channel_id, outcomes, limited, after_id=0):
+    """Problems of the sessions of one burst (those after session `after_id`)."""
     import odoo  # noqa: PLC0415
     from odoo import SUPERUSER_ID, api  # noqa: PLC0415
 
     problems = []
     with odoo.modules.registry.Registry(db).cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
-        sessions = env["discuss.channel"].search([("livechat_channel_id", "=", channel_id)])
+        sessions = env["discuss.channel"].search([("livechat_channel_id", "=", channel_id), ("id", ">", after_id)])
         answered = {value for kind, value, _seconds in outcomes if kind == "session"}
         if set(sessions.ids) != answered:
             problems.append(f"{len(sessions)} session rows for {len(answered)} sessions answered")
@@ -180,57 +288,15 @@ def check(args, db, channel_id, outcomes, limited):
         return problems, loads
 
 
-def run(args, round_no, flavour, template, channel_id, limited):
-    import odoo  # noqa: PLC0415 (configured in main)
-
-    db = f"stress_{flavour}"
-    copy_db(template, db)
-    server = subprocess.Popen(
-        odoo_cmd(
-            args,
-            db,
-            f"--workers={args.workers}",
-            "--max-cron-threads=0",
-            "--http-interface=127.0.0.1",
-            f"--http-port={args.port}",
-            f"--gevent-port={args.port + 1}",
-            f"--db-filter=^{db}$",
-            "--log-level=warn",
-            # Odoo logs each serialization failure it retries here
-            "--log-handler=odoo.service.model:INFO",
-            "--limit-time-real=120",
-        ),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        if not wait_for(args.port, time.time() + 120):
-            raise SystemExit(f"[{flavour}] Odoo did not answer on 127.0.0.1:{args.port}")
-        # every worker loads its caches on chat windows that open no session
-        warm_count = 4 * args.workers
-        with ThreadPoolExecutor(max_workers=warm_count) as pool:
-            warm_ups = list(
-                pool.map(lambda i: visit(args.port, channel_id, -1 - i, args.timeout, False), range(warm_count))
-            )
-        start = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=args.visitors) as pool:
-            outcomes = list(pool.map(lambda i: visit(args.port, channel_id, i, args.timeout), range(args.visitors)))
-        elapsed = time.perf_counter() - start
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        _out, errors = server.communicate(timeout=60)
-    problems, loads = check(args, db, channel_id, outcomes, limited)
-    failed_warm_ups = [kind for kind, _value, _seconds in warm_ups if kind not in ("session", "no operator")]
-    if failed_warm_ups:
-        problems.append(f"chat windows opened before the burst failed: {failed_warm_ups}")
+def assess(args, label, db, channel_id, limited, outcomes, elapsed, log_lines, after_id=0):
+    """One burst's figures and problems, printed."""
+    problems, loads = check(args, db, channel_id, outcomes, limited, after_id)
     kinds = {}
     for kind, _value, _seconds in outcomes:
         kinds[kind] = kinds.get(kind, 0) + 1
     latencies = sorted(seconds for _kind, _value, seconds in outcomes)
     p95 = latencies[max(0, int(len(latencies) * 0.95) - 1)]
-    retries = sum("tries left, try again" in line for line in errors.splitlines())
+    retries = sum("tries left, try again" in line for line in log_lines)
     # no visitor lost: everybody is served while an operator has room
     # (with a waiting line everybody gets a session)
     room = args.operators * args.max_sessions if limited and limited != "line" else args.visitors
@@ -246,7 +312,7 @@ def run(args, round_no, flavour, template, channel_id, limited):
     # error too: it takes the CPU the burst is measured on
     server_errors = [
         line
-        for line in errors.splitlines()
+        for line in log_lines
         if " ERROR " in line or " CRITICAL " in line or line.startswith("Traceback (most recent call last)")
     ]
     if server_errors:
@@ -263,16 +329,84 @@ def run(args, round_no, flavour, template, channel_id, limited):
         "max_per_operator": max(loads.values()) if loads else 0,
     }
     print(
-        f"[{flavour}, round {round_no}] {args.visitors} visitors at once in {elapsed:.2f}s = "
-        f"{figures['req_s']:.1f} req/s, "
+        f"[{label}] {args.visitors} visitors at once in {elapsed:.2f}s = {figures['req_s']:.1f} req/s, "
         f"p95 {p95:.2f}s, {retries} serialization retries; answers {kinds}; "
         f"sessions per operator max {figures['max_per_operator']}",
         flush=True,
     )
-    odoo.modules.registry.Registry.delete(db)  # the next round's copy has the same name
+    for problem in problems:
+        print(f"[{label}] PROBLEM: {problem}", flush=True)
+    return figures, problems
+
+
+def forget_db(db):
+    import odoo  # noqa: PLC0415 (configured in main)
+
+    odoo.modules.registry.Registry.delete(db)  # the next copy has the same name
     odoo.sql_db.close_db(db)
     odoo_runner.drop_db(db)
+
+
+def run(args, round_no, flavour, channel_id, limited):
+    """One round of `flavour`: a fresh copy, a fresh server, one burst."""
+    db = f"stress_{flavour}"
+    copy_db(template_of(flavour), db)
+    server = Server(args, db, args.port, channel_id, flavour)
+    with server:
+        outcomes, elapsed = server.burst()
+    label = f"{flavour}, round {round_no}"
+    figures, problems = assess(args, label, db, channel_id, limited, outcomes, elapsed, server.new_log_lines())
+    if server.failed_warm_ups:
+        problems.append(f"chat windows opened before the burst failed: {server.failed_warm_ups}")
+        print(f"[{label}] PROBLEM: {problems[-1]}", flush=True)
+    forget_db(db)
     return figures, problems
+
+
+def alternate(args, channels, order):
+    """The second phase: every flavour's server up at once, on its own copy;
+    `args.alternations` times, each flavour's burst in a shuffled order, each
+    after a reset. Returns each flavour's figures and whether a problem
+    showed."""
+    rounds = {flavour: [] for flavour, _module, _limited in FLAVOURS}
+    failed = False
+    servers, dbs = {}, []
+    try:
+        for index, (flavour, _module, _limited) in enumerate(FLAVOURS):
+            db = f"stress_alt_{flavour}"
+            dbs.append(db)
+            copy_db(template_of(flavour), db)
+            # each server on its own pair of ports (HTTP, then websocket)
+            servers[flavour] = Server(args, db, args.port + 2 * (index + 1), channels[flavour], flavour).__enter__()
+            if servers[flavour].failed_warm_ups:
+                print(f"[{flavour}] PROBLEM: chat windows failed: {servers[flavour].failed_warm_ups}", flush=True)
+                failed = True
+        for alternation in range(1, args.alternations + 1):
+            for flavour, _module, limited in order.sample(FLAVOURS, len(FLAVOURS)):
+                server = servers[flavour]
+                reset(server.db, server.channel_id)
+                after_id = last_session_id(server.db)
+                server.new_log_lines()  # what was logged before this burst is not its own
+                outcomes, elapsed = server.burst()
+                figures, problems = assess(
+                    args,
+                    f"{flavour}, alternating {alternation}",
+                    server.db,
+                    server.channel_id,
+                    limited,
+                    outcomes,
+                    elapsed,
+                    server.new_log_lines(),
+                    after_id,
+                )
+                rounds[flavour].append(figures)
+                failed |= bool(problems)
+    finally:
+        for server in servers.values():
+            server.stop()
+        for db in dbs:
+            forget_db(db)
+    return rounds, failed
 
 
 FLAVOURS = (
@@ -293,37 +427,15 @@ def median(values):
     return statistics.median(values) if values else float("nan")
 
 
-def main():
-    args = parse_args()
-    sys.path.insert(0, args.odoo_dir)
-    import odoo  # noqa: PLC0415 (Odoo comes from --odoo-dir)
+def bootstrap_interval(values, seed, draws=2000):
+    """A 95 % interval of the median of `values` (resampled with replacement)."""
+    draw = random.Random(seed)
+    medians = sorted(statistics.median(draw.choices(values, k=len(values))) for _ in range(draws))
+    return medians[int(draws * 0.025)], medians[int(draws * 0.975) - 1]
 
-    odoo.tools.config.parse_config([f"--addons-path={args.addons_path}", "--log-level=warn"])
-    channels = {}
-    for flavour, module, limited in FLAVOURS:
-        print(f"[{flavour}] preparing {template_of(flavour)} with {module}...", flush=True)
-        channels[flavour] = prepare(args, template_of(flavour), module, limited)
-    rounds = {flavour: [] for flavour, _module, _limited in FLAVOURS}
-    failed = False
-    try:
-        order = random.Random(args.seed)
-        for round_no in range(1, args.rounds + 1):
-            # flavours in a new order each round (seeded): the machine's drift,
-            # and whatever one burst leaves behind, weigh on all of them alike
-            for flavour, _module, limited in order.sample(FLAVOURS, len(FLAVOURS)):
-                figures, problems = run(args, round_no, flavour, template_of(flavour), channels[flavour], limited)
-                rounds[flavour].append(figures)
-                for problem in problems:
-                    print(f"[{flavour}, round {round_no}] PROBLEM: {problem}")
-                failed |= bool(problems)
-    finally:
-        for flavour, _module, _limited in FLAVOURS:
-            odoo_runner.drop_db(template_of(flavour))
-    print()
-    languages = "the visitors' languages active" if args.languages else "English only"
-    print(
-        f"median of {args.rounds} rounds, {languages} (retries, 5xx, no operator: all rounds; max/operator: the most)"
-    )
+
+def print_table(title, rounds):
+    print(title)
     print(
         f"{'run':>14} | {'req/s':>6} | {'p95 s':>6} | {'retries':>7} | {'5xx':>3} | {'sessions':>8} | "
         f"{'no operator':>11} | max/operator"
@@ -336,16 +448,61 @@ def main():
             f"{median([r['sessions'] for r in runs]):>8g} | {sum(r['no_operator'] for r in runs):>11} | "
             f"{max(r['max_per_operator'] for r in runs)}"
         )
-    print(f"module / stock, each round's bursts side by side (max {args.max_sessions} sessions per operator):")
+
+
+def print_ratios(args, rounds, what):
+    """Each module flavour's burst over stock's of the same round."""
+    print(f"module / stock, {what} (max {args.max_sessions} sessions per operator):")
     for flavour, label in MODULE_FLAVOURS.items():
         speed = [ext["req_s"] / stock["req_s"] for ext, stock in zip(rounds[flavour], rounds["stock"], strict=True)]
         p95 = [ext["p95_s"] / stock["p95_s"] for ext, stock in zip(rounds[flavour], rounds["stock"], strict=True)]
+        low, high = bootstrap_interval(speed, args.seed)
         print(
-            f"  {label}: req/s {median(speed):.2f}x (rounds: {', '.join(f'{r:.2f}' for r in speed)}), "
+            f"  {label}: req/s {median(speed):.2f}x (95 % interval {low:.2f}-{high:.2f}; "
+            f"rounds: {', '.join(f'{r:.2f}' for r in speed)}), "
             f"p95 {median(p95):.2f}x (rounds: {', '.join(f'{r:.2f}' for r in p95)})"
         )
-    retries = sum(r["retries"] for runs in rounds.values() for r in runs)
-    requests = args.visitors * args.rounds * len(FLAVOURS)
+
+
+def main():
+    args = parse_args()
+    sys.path.insert(0, args.odoo_dir)
+    import odoo  # noqa: PLC0415 (Odoo comes from --odoo-dir)
+
+    odoo.tools.config.parse_config([f"--addons-path={args.addons_path}", "--log-level=warn"])
+    channels = {}
+    for flavour, module, limited in FLAVOURS:
+        print(f"[{flavour}] preparing {template_of(flavour)} with {module}...", flush=True)
+        channels[flavour] = prepare(args, template_of(flavour), module, limited)
+    rounds = {flavour: [] for flavour, _module, _limited in FLAVOURS}
+    failed = False
+    order = random.Random(args.seed)
+    try:
+        for round_no in range(1, args.rounds + 1):
+            # flavours in a new order each round (seeded): the machine's drift,
+            # and whatever one burst leaves behind, weigh on all of them alike
+            for flavour, _module, limited in order.sample(FLAVOURS, len(FLAVOURS)):
+                figures, problems = run(args, round_no, flavour, channels[flavour], limited)
+                rounds[flavour].append(figures)
+                failed |= bool(problems)
+        alternating = {}
+        if args.alternations:
+            alternating, alternating_failed = alternate(args, channels, order)
+            failed |= alternating_failed
+    finally:
+        for flavour, _module, _limited in FLAVOURS:
+            odoo_runner.drop_db(template_of(flavour))
+    print()
+    languages = "the visitors' languages active" if args.languages else "English only"
+    totals = "retries, 5xx, no operator: all bursts; max/operator: the most"
+    if args.rounds:
+        print_table(f"median of {args.rounds} rounds, a fresh server each, {languages} ({totals})", rounds)
+        print_ratios(args, rounds, "each round's bursts side by side")
+    if alternating:
+        print_table(f"median of {args.alternations} alternations, all servers up, {languages} ({totals})", alternating)
+        print_ratios(args, alternating, "bursts alternating, seconds apart")
+    retries = sum(r["retries"] for phase in (rounds, alternating) for runs in phase.values() for r in runs)
+    requests = args.visitors * (args.rounds + args.alternations) * len(FLAVOURS)
     print(f"serialization retries: {retries} of {requests} requests ({100 * retries / requests:.1f} %)")
     print("stress: " + ("FAILED" if failed else "all checks passed"))
     sys.exit(1 if failed else 0)

@@ -481,14 +481,15 @@ class DiscussChannel(models.Model):
             return 0  # nobody else: the chat stays where it is
         self.livechat_skipped_operator_ids = [Command.link(silent.id)]
         visitor = self._livechat_visitor_name()
-        silent_user = silent.user_ids[:1]
+        # an operator archived since still has their chat name
+        silent_user = silent.with_context(active_test=False).user_ids[:1]
         reassigned = (
             self.env["im_livechat.channel"]
             ._company_env()
             ._(
                 "Reassigned after %(seconds)s s without an answer from %(operator)s",
                 seconds=seconds,
-                operator=silent_user._livechat_chat_name() or silent.name,  # an archived operator has no user here
+                operator=silent_user._livechat_chat_name() or silent.name,
             )
         )
         if routing.operator:

@@ -715,7 +715,10 @@ class ImLivechatChannel(models.Model):
     @api.model
     def _tell_operator(self, operator, text):
         """OdooBot tells an operator something in a direct chat in Discuss, in
-        the operator's language: `text(env)` translates it with env._()."""
+        the operator's language: `text(env)` translates it with env._(). An
+        archived operator can no longer read it: nothing is written."""
+        if not operator.active:
+            return
         odoobot = self.env.ref("base.user_root")
         # sudo: discuss.channel - OdooBot opens the direct chat with the operator
         chat = self.env["discuss.channel"].with_user(odoobot).sudo().channel_get([operator.partner_id.id])

@@ -10,7 +10,8 @@ visitor's first unanswered message, or when that operator joined if later:
 an operator who just took the chat over gets the whole timeout. The current
 operator is the session's operator when a human of the chat, else the human
 who joined it last (a chatbot's forward keeps the bot as the session's
-operator)."""
+operator); an operator archived since still counts: their visitor is not
+left waiting for an answer that cannot come."""
 
 from odoo import SUPERUSER_ID
 from odoo.tools import SQL
@@ -33,12 +34,13 @@ def unanswered_sessions(cr, now, session_ids=None):
                        lc.unanswered_timeout, operator.create_date AS operator_since
                   FROM discuss_channel s
                   JOIN im_livechat_channel lc ON lc.id = s.livechat_channel_id AND lc.unanswered_timeout > 0
-                  -- a human operator in the chat (not OdooBot holding a waiting visitor, not a chatbot)
+                  -- a human operator in the chat (not OdooBot holding a waiting visitor, not a chatbot),
+                  -- archived or not: one archived since answers nobody
                   CROSS JOIN LATERAL (
                       SELECT member.partner_id, member.create_date
                         FROM discuss_channel_member member
                         JOIN res_users human ON human.partner_id = member.partner_id
-                             AND human.active AND NOT human.share AND human.id != %(odoobot)s
+                             AND NOT human.share AND human.id != %(odoobot)s
                        WHERE member.channel_id = s.id
                        ORDER BY member.partner_id = s.livechat_operator_id DESC, member.create_date DESC, member.id DESC
                        LIMIT 1
