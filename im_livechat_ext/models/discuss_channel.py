@@ -481,8 +481,13 @@ class DiscussChannel(models.Model):
             return 0  # nobody else: the chat stays where it is
         self.livechat_skipped_operator_ids = [Command.link(silent.id)]
         visitor = self._livechat_visitor_name()
-        # an operator archived since still has their chat name
-        silent_user = silent.with_context(active_test=False).user_ids[:1]
+        # the operator's internal user, active first (a partner may also
+        # have an archived one); an operator archived since has their chat name
+        silent_user = (
+            silent.with_context(active_test=False)
+            .user_ids.filtered(lambda user: not user.share)
+            .sorted(lambda user: not user.active)[:1]
+        )
         reassigned = (
             self.env["im_livechat.channel"]
             ._company_env()

@@ -133,9 +133,10 @@ class TestUnansweredChats(LivechatRoutingCase):
         self.assertFalse(session.livechat_skipped_operator_ids)
 
     def test_an_archived_operator_is_named_by_their_chat_name(self):
-        """An operator archived with a chat still open: the reason names them
-        as visitors knew them, never by their legal name, and nobody writes
-        to an account that can no longer log in."""
+        """An operator archived with a chat still open: the visitor is not
+        left waiting, the reason names the operator as visitors knew them,
+        never by their legal name, and nobody writes to an account that can
+        no longer log in."""
         silent = self._operator("Silent Legal Name")
         silent.livechat_username = "Sam"
         other = self._operator("Other")
@@ -143,16 +144,28 @@ class TestUnansweredChats(LivechatRoutingCase):
         self._joined_long_ago(session)
         post_as_guest(session, guest, "Hello?", seconds_ago=90)
         silent.active = False
-        chats_before = self.env["discuss.channel"].search_count([("channel_type", "=", "chat")])
         self.assertEqual(self._reassign(), 1)
         self.assertEqual(session.livechat_operator_id, other.partner_id)
+        self.assertNotIn(silent.partner_id, self._member_partners(session), "the archived operator left")
+        self.assertEqual(session.livechat_skipped_operator_ids, silent.partner_id)
         self.assertRegex(session.livechat_routing_reason, r"^Reassigned after \d+ s without an answer from Sam: ")
         self.assertNotIn("Legal Name", session.livechat_routing_reason)
-        self.assertEqual(
-            self.env["discuss.channel"].search_count([("channel_type", "=", "chat")]),
-            chats_before,
-            "OdooBot opens no direct chat for an archived operator",
-        )
+        self.assertFalse(self._odoobot_says_to(silent), "OdooBot writes nothing to an archived account")
+
+    def test_an_operator_with_an_archived_former_account_is_told(self):
+        """The operator's partner also has an archived user (a former
+        account): the active operator is the one named and told."""
+        silent = self._operator("Silent")
+        silent.livechat_username = "Sam"
+        former = new_test_user(self.env, login="ext_unanswered_former", name="Aaron Former", groups="base.group_user")
+        former.write({"partner_id": silent.partner_id.id, "livechat_username": "Former", "active": False})
+        self._operator("Other")
+        session, guest = visitor_session(self.env, self.livechat, silent)
+        self._joined_long_ago(session)
+        post_as_guest(session, guest, "Hello?", seconds_ago=90)
+        self.assertEqual(self._reassign(), 1)
+        self.assertRegex(session.livechat_routing_reason, r"^Reassigned after \d+ s without an answer from Sam: ")
+        self.assertIn("took it over", self._odoobot_says_to(silent), "the active operator is told")
 
     def test_a_skipped_operator_is_never_chosen_again(self):
         first = self._operator("First")

@@ -42,7 +42,8 @@ def unanswered_sessions(cr, now, session_ids=None):
                         JOIN res_users human ON human.partner_id = member.partner_id
                              AND NOT human.share AND human.id != %(odoobot)s
                        WHERE member.channel_id = s.id
-                       ORDER BY member.partner_id = s.livechat_operator_id DESC, member.create_date DESC, member.id DESC
+                       ORDER BY member.partner_id = s.livechat_operator_id DESC, human.active DESC,
+                                member.create_date DESC, member.id DESC
                        LIMIT 1
                   ) operator
                  WHERE s.channel_type = 'livechat' AND s.livechat_active
