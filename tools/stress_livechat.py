@@ -128,10 +128,37 @@ def copy_db(template, db):
 
 
 def reset(db, channel_id):
-    """The state each alternating burst meets: the last burst's sessions
-    closed (nobody loaded, nobody in line), the operators present now."""
-    closed = f"UPDATE discuss_channel SET livechat_active = FALSE WHERE livechat_channel_id = {int(channel_id)}"
-    psql(db, f"{closed}; {PRESENT_NOW}")
+    """The state each alternating burst meets, that of the first: the last
+    burst's sessions gone with their members and messages (stock counts
+    every session of the last 24 hours), the bus emptied, no operator given
+    a chat lately (the module's status rows), the operators present now;
+    the tables vacuumed and analyzed, so that neither flavour meets
+    another's dead rows."""
+    sessions = f"SELECT id FROM discuss_channel WHERE livechat_channel_id = {int(channel_id)}"
+    stamps = "UPDATE im_livechat_operator_status SET last_assignment_dt = NULL"
+    subprocess.run(
+        [
+            "psql",
+            "-d",
+            db,
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            f"DELETE FROM mail_message WHERE model = 'discuss.channel' AND res_id IN ({sessions})",
+            "-c",
+            f"DELETE FROM discuss_channel WHERE id IN ({sessions})",
+            "-c",
+            "DELETE FROM bus_bus",
+            "-c",
+            f"DO $$ BEGIN IF to_regclass('im_livechat_operator_status') IS NOT NULL THEN {stamps}; END IF; END $$",
+            "-c",
+            PRESENT_NOW,
+            "-c",
+            "VACUUM ANALYZE discuss_channel, discuss_channel_member, mail_message, bus_bus, bus_presence",
+        ],
+        check=True,
+    )
 
 
 def last_session_id(db):
@@ -195,7 +222,8 @@ class Server:
 
     def __init__(self, args, db, port, channel_id, flavour):
         self.args, self.db, self.port, self.channel_id, self.flavour = args, db, port, channel_id, flavour
-        self.log = tempfile.TemporaryFile("w+")
+        # appended to (the server writes at its end whatever this reads)
+        self.log = tempfile.TemporaryFile("a+b")
         self.read_up_to = 0
 
     def __enter__(self):
@@ -217,11 +245,11 @@ class Server:
             ),
             stdout=subprocess.DEVNULL,
             stderr=self.log,
-            text=True,
             start_new_session=True,
         )
         try:
-            if not wait_for(self.port, time.time() + 120):
+            if not wait_for(self.port, time.time() + 120) or self.process.poll() is not None:
+                # not ours that answered: the port taken, e.g. by a server left behind
                 raise SystemExit(f"[{self.flavour}] Odoo did not answer on 127.0.0.1:{self.port}")
             # every worker loads its caches on chat windows that open no session
             warm_count = 4 * args.workers
@@ -241,8 +269,16 @@ class Server:
         self.stop()
 
     def stop(self):
-        os.killpg(self.process.pid, signal.SIGTERM)
-        self.process.wait(timeout=60)
+        """Stop the server and its workers, killed if they do not stop."""
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(self.process.pid, sig)
+                self.process.wait(timeout=60)
+                return
+            except ProcessLookupError:
+                return  # stopped already
+            except subprocess.TimeoutExpired:
+                continue
 
     def burst(self):
         """All visitors at once: their outcomes and the seconds it took."""
@@ -254,12 +290,12 @@ class Server:
         return outcomes, time.perf_counter() - start
 
     def new_log_lines(self):
-        """What the server logged since the last call."""
-        self.log.flush()
+        """The whole lines the server logged since the last call."""
         self.log.seek(self.read_up_to)
         text = self.log.read()
-        self.read_up_to = self.log.tell()
-        return text.splitlines()
+        text = text[: text.rfind(b"\n") + 1]  # a line being written is read next time
+        self.read_up_to += len(text)
+        return text.decode(errors="replace").splitlines()
 
 
 def check(args, db, channel_id, outcomes, limited, after_id=0):
@@ -386,7 +422,8 @@ def alternate(args, channels, order):
                 server = servers[flavour]
                 reset(server.db, server.channel_id)
                 after_id = last_session_id(server.db)
-                server.new_log_lines()  # what was logged before this burst is not its own
+                # what the server logged since its last burst (or its start) is
+                # read with this burst's lines: an error there is a problem too
                 outcomes, elapsed = server.burst()
                 figures, problems = assess(
                     args,
@@ -406,6 +443,12 @@ def alternate(args, channels, order):
             server.stop()
         for db in dbs:
             forget_db(db)
+    for flavour, server in servers.items():
+        # what was logged after the last burst, as the server stopped
+        late = [line for line in server.new_log_lines() if " ERROR " in line or " CRITICAL " in line]
+        if late:
+            print(f"[{flavour}] PROBLEM: {len(late)} ERROR lines after the last burst, first: {late[0][:200]}")
+            failed = True
     return rounds, failed
 
 
@@ -450,21 +493,31 @@ def print_table(title, rounds):
         )
 
 
-def print_ratios(args, rounds, what):
-    """Each module flavour's burst over stock's of the same round."""
+def print_ratios(args, rounds, what, interval=False):
+    """Each module flavour's burst over stock's of the same round; with
+    `interval`, the 95 % interval of the median ratio (many rounds only)."""
     print(f"module / stock, {what} (max {args.max_sessions} sessions per operator):")
     for flavour, label in MODULE_FLAVOURS.items():
         speed = [ext["req_s"] / stock["req_s"] for ext, stock in zip(rounds[flavour], rounds["stock"], strict=True)]
         p95 = [ext["p95_s"] / stock["p95_s"] for ext, stock in zip(rounds[flavour], rounds["stock"], strict=True)]
-        low, high = bootstrap_interval(speed, args.seed)
+        spread = ""
+        if interval:
+            low, high = bootstrap_interval(speed, args.seed)
+            spread = f"95 % interval {low:.2f}-{high:.2f}; "
         print(
-            f"  {label}: req/s {median(speed):.2f}x (95 % interval {low:.2f}-{high:.2f}; "
-            f"rounds: {', '.join(f'{r:.2f}' for r in speed)}), "
+            f"  {label}: req/s {median(speed):.2f}x ({spread}rounds: {', '.join(f'{r:.2f}' for r in speed)}), "
             f"p95 {median(p95):.2f}x (rounds: {', '.join(f'{r:.2f}' for r in p95)})"
         )
 
 
+def stop_on_sigterm(_signum, _frame):
+    """Stopped from outside (a timeout): the servers and databases are
+    cleaned up on the way out, as on Ctrl-C."""
+    raise SystemExit("stress: stopped (SIGTERM)")
+
+
 def main():
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
     args = parse_args()
     sys.path.insert(0, args.odoo_dir)
     import odoo  # noqa: PLC0415 (Odoo comes from --odoo-dir)
@@ -500,10 +553,10 @@ def main():
         print_ratios(args, rounds, "each round's bursts side by side")
     if alternating:
         print_table(f"median of {args.alternations} alternations, all servers up, {languages} ({totals})", alternating)
-        print_ratios(args, alternating, "bursts alternating, seconds apart")
+        print_ratios(args, alternating, "bursts alternating, seconds apart", interval=True)
     retries = sum(r["retries"] for phase in (rounds, alternating) for runs in phase.values() for r in runs)
     requests = args.visitors * (args.rounds + args.alternations) * len(FLAVOURS)
-    print(f"serialization retries: {retries} of {requests} requests ({100 * retries / requests:.1f} %)")
+    print(f"serialization retries: {retries} of {requests} requests ({100 * retries / max(requests, 1):.1f} %)")
     print("stress: " + ("FAILED" if failed else "all checks passed"))
     sys.exit(1 if failed else 0)
 
