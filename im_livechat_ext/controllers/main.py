@@ -1,6 +1,7 @@
 from odoo import http
 from odoo.http import request
 
+from odoo.addons.im_livechat.controllers.chatbot import LivechatChatbotScriptController
 from odoo.addons.im_livechat.controllers.main import LivechatController
 
 from ..models.im_livechat_channel import NO_CLAIM_KEY, VISITOR_LANG_KEY
@@ -48,4 +49,23 @@ class LivechatRoutingController(LivechatController):
             channel = request.env["im_livechat.channel"].sudo().browse(channel_id).exists()
             if len(channel) == 1 and channel._can_wait_in_line():
                 result["available_for_me"] = True
+        return result
+
+
+class LivechatChatbotRoutingController(LivechatChatbotScriptController):
+    @http.route()
+    def chatbot_trigger_step(self, channel_id, chatbot_script_id=None):
+        """A forward step that put the visitor in the waiting line ends the
+        script, as when an operator joins: the visitor's window lets them
+        write while they wait instead of going on with the script."""
+        result = super().chatbot_trigger_step(channel_id, chatbot_script_id=chatbot_script_id)
+        if not result:
+            return result
+        session = request.env["discuss.channel"].search([("id", "=", channel_id)])
+        if session._livechat_bot_forwarded_into_line():
+            # sudo: discuss.channel - the visitor's own session's current step
+            forward_step = [session.sudo().chatbot_current_step_id.id, session.id]
+            for step in result.get("ChatbotStep", []):
+                if list(step.get("id", ())) == forward_step:
+                    step["operatorFound"] = True
         return result

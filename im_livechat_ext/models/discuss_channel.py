@@ -271,6 +271,27 @@ class DiscussChannel(models.Model):
         )
         self._notify_waiting_line(self.livechat_channel_id, only=self)
 
+    def _livechat_bot_forwarded_into_line(self):
+        """Those of these sessions whose chatbot forwarded the visitor into
+        the waiting line: the script stops there, as when an operator joins
+        (stock tells the visitor's window only by the members' count)."""
+        # sudo: discuss.channel - the session's own line and step, not sent as such
+        return self.sudo().filtered(
+            lambda session: (
+                session.livechat_waiting_since and session.chatbot_current_step_id.step_type == "forward_operator"
+            )
+        )
+
+    def _to_store(self, store):
+        result = super()._to_store(store)
+        channels = store.data.get("discuss.channel", {})
+        for session in self._livechat_bot_forwarded_into_line():
+            # the visitor's window: the script is over, the visitor writes while waiting
+            current_step = channels.get((session.id,), {}).get("chatbot", {}).get("currentStep")
+            if current_step:
+                current_step["operatorFound"] = True
+        return result
+
     def _livechat_join_waiting_operator(self, routing):
         """The operator chosen for a waiting visitor joins."""
         self.ensure_one()

@@ -290,6 +290,59 @@ class TestChatbotForward(HttpCase):
         self.assertIn(self.technician.partner_id, session.channel_member_ids.partner_id)
         self.assertFalse(session.livechat_waiting_since)
 
+    def test_forward_into_the_line_stops_the_script(self):
+        """Everyone is full: the bot's forward puts the visitor in line, and
+        its script stops there as when an operator joins. The visitor's
+        window is told so (stock reads it as "an operator was found": the
+        visitor may write while waiting, the bot asks nothing more), both in
+        the answer to the step and when the window loads the chat again."""
+        self.livechat.write({"max_sessions_mode": "limited", "max_sessions": 1, "waiting_line": True})
+        for operator in self.accountant | self.technician | self.spanish_technician:
+            ongoing_chat(self.env, self.livechat, operator)
+        session = self._start()
+        question = self.env["chatbot.message"].search(
+            [("discuss_channel_id", "=", session.id), ("script_step_id", "=", self.question.id)]
+        )
+        self.make_jsonrpc_request(
+            "/chatbot/answer/save",
+            {
+                "channel_id": session.id,
+                "message_id": question.mail_message_id.id,
+                "selected_answer_id": self.answer_invoice.id,
+            },
+        )
+        payload = self.make_jsonrpc_request("/chatbot/step/trigger", {"channel_id": session.id})
+        self.assertTrue(session.livechat_waiting_since, "in line")
+        self.assertEqual(
+            [(step["id"], step["operatorFound"]) for step in payload["ChatbotStep"]],
+            [([self.forward_accounting.id, session.id], True)],
+            "the forward step ends the script: the visitor writes while waiting",
+        )
+        loaded = self.make_jsonrpc_request("/mail/data", {"init_messaging": {"channel_types": ["livechat"]}})
+        (chat,) = (channel for channel in loaded["discuss.channel"] if channel["id"] == session.id)
+        self.assertTrue(chat["chatbot"]["currentStep"]["operatorFound"], "the same once the window loads again")
+        self.assertNotIn(self.nobody.message, str(session.message_ids.mapped("body")), "the bot asks nothing more")
+
+    def test_forward_with_nobody_and_no_line_lets_the_script_go_on(self):
+        """Stock's way where the channel has no waiting line: nobody free, the
+        script goes on to the steps written for that case."""
+        self.env["bus.presence"].search([]).status = "offline"
+        session = self._start()
+        question = self.env["chatbot.message"].search(
+            [("discuss_channel_id", "=", session.id), ("script_step_id", "=", self.question.id)]
+        )
+        self.make_jsonrpc_request(
+            "/chatbot/answer/save",
+            {
+                "channel_id": session.id,
+                "message_id": question.mail_message_id.id,
+                "selected_answer_id": self.answer_invoice.id,
+            },
+        )
+        payload = self.make_jsonrpc_request("/chatbot/step/trigger", {"channel_id": session.id})
+        self.assertFalse(session.livechat_waiting_since)
+        self.assertEqual([step["operatorFound"] for step in payload["ChatbotStep"]], [False])
+
     def test_forward_waits_for_the_busy_expert(self):
         """F17: the accountant is present but full; the others are free: the
         visitor waits for her up to the channel's expert wait time."""

@@ -59,6 +59,56 @@ class TestVisitorTour(HttpCase):
         self.assertEqual(session.livechat_expertise_ids, invoicing)
         self.assertTrue(session.livechat_routing_reason.startswith("Ada: "))
 
+    def test_chatbot_forwards_into_the_line_and_stops(self):
+        """Every operator is full: the bot's forward step puts the visitor in
+        line and its script stops there; the visitor writes while waiting,
+        also after reloading the page, and the bot asks nothing more."""
+        operator = new_test_user(
+            self.env,
+            login="ext_tour_bot_line_op",
+            name="Bot Line Operator",
+            groups="base.group_user,im_livechat.im_livechat_group_user",
+        )
+        self.env["bus.presence"].create({"user_id": operator.id, "status": "online"})
+        bot = self.env["chatbot.script"].create({"title": "Line Bot"})
+        question = self.env["chatbot.script.step"].create(
+            {"chatbot_script_id": bot.id, "step_type": "question_selection", "message": "What is your question about?"}
+        )
+        answer = self.env["chatbot.script.answer"].create({"name": "My order", "script_step_id": question.id})
+        self.env["chatbot.script.step"].create(
+            [
+                {
+                    "chatbot_script_id": bot.id,
+                    "step_type": "forward_operator",
+                    "message": "Let me find someone.",
+                    "triggering_answer_ids": [Command.set(answer.ids)],
+                },
+                # written for "nobody available": never reached by a visitor in line
+                {"chatbot_script_id": bot.id, "step_type": "question_email", "message": "Leave us your email"},
+            ]
+        )
+        livechat = self.env["im_livechat.channel"].create(
+            {
+                "name": "Tour bot line",
+                "user_ids": [Command.set(operator.ids)],
+                "max_sessions_mode": "limited",
+                "max_sessions": 1,
+                "waiting_line": True,
+                "rule_ids": [Command.create({"regex_url": "/", "action": "auto_popup", "chatbot_script_id": bot.id})],
+            }
+        )
+        ongoing_chat(self.env, livechat, operator)
+        self.env.ref("website.default_website").channel_id = livechat
+        self.start_tour("/", "im_livechat_ext_chatbot_line_tour")
+        session = self.env["discuss.channel"].search(
+            [("livechat_channel_id", "=", livechat.id), ("chatbot_current_step_id", "!=", False)]
+        )
+        self.assertEqual(len(session), 1)
+        self.assertTrue(session.livechat_waiting_since, "the visitor waits in line")
+        bodies = " ".join(session.message_ids.mapped("body"))
+        self.assertIn("Still here", bodies, "written after the reload")
+        self.assertNotIn("Leave us your email", bodies, "the script stopped at its forward step")
+
 
 @tagged("-standard", "im_livechat_ext_website", "post_install", "-at_install")
 class TestWaitingLineTour(WebsocketCase):

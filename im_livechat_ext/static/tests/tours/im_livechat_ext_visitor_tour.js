@@ -46,3 +46,33 @@ registry.category("web_tour.tours").add("im_livechat_ext_waiting_line_tour", {
         {trigger: inChat('.o-mail-Thread:not(:has(.o-mail-NotificationMessage:contains("in line")))')},
     ],
 });
+
+// Every operator is full: the bot's forward step puts the visitor in line and
+// its script stops there. The visitor writes while waiting, also once the
+// page is reloaded, and the bot asks nothing more.
+registry.category("web_tour.tours").add("im_livechat_ext_chatbot_line_tour", {
+    checkDelay: 50,
+    steps: () => [
+        {
+            trigger: inChat('.o-mail-Message:contains("What is your question about?")'),
+            run: () => {
+                // skip the typing delays of the bot
+                odoo.__WOWL_DEBUG__.root.env.services["im_livechat.chatbot"].chatbot.script.isLivechatTourRunning =
+                    true;
+            },
+        },
+        {trigger: inChat('li:contains("My order")'), run: "click"},
+        {trigger: inChat(".o-mail-Composer-input"), run: "edit I will wait"},
+        {trigger: inChat(".o-mail-Composer-input"), run: "press Enter"},
+        {
+            content: "the visitor's message is in: the page is reloaded to read the chat from the server",
+            trigger: inChat('.o-mail-Message:contains("I will wait")'),
+            run: () => location.reload(),
+        },
+        {trigger: inChat('.o-mail-NotificationMessage:contains("You are number 1 in line")')},
+        {trigger: inChat(".o-mail-Composer-input"), run: "edit Still here"},
+        {trigger: inChat(".o-mail-Composer-input"), run: "press Enter"},
+        {trigger: inChat('.o-mail-Message:contains("Still here")')},
+        {trigger: inChat('.o-mail-Thread:not(:has(.o-mail-Message:contains("Leave us your email")))')},
+    ],
+});
