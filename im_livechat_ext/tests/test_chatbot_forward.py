@@ -318,10 +318,44 @@ class TestChatbotForward(HttpCase):
             [([self.forward_accounting.id, session.id], True)],
             "the forward step ends the script: the visitor writes while waiting",
         )
+        self.assertTrue(self._operator_found_on_load(session), "the same once the window loads again")
+        # (that the window then asks nothing more of the bot: the visitor tour)
+        # an operator is free: they join, and the script stays over
+        self.env["discuss.channel"].search([("livechat_operator_id", "=", self.technician.partner_id.id)]).write(
+            {"livechat_active": False}
+        )
+        self.livechat._dispatch_waiting_visitors()
+        self.assertIn(self.technician.partner_id, session.channel_member_ids.partner_id)
+        self.assertTrue(self._operator_found_on_load(session), "an operator in the chat")
+
+    def _operator_found_on_load(self, session):
+        """What the visitor's window reads when it loads the chat again."""
         loaded = self.make_jsonrpc_request("/mail/data", {"init_messaging": {"channel_types": ["livechat"]}})
         (chat,) = (channel for channel in loaded["discuss.channel"] if channel["id"] == session.id)
-        self.assertTrue(chat["chatbot"]["currentStep"]["operatorFound"], "the same once the window loads again")
-        self.assertNotIn(self.nobody.message, str(session.message_ids.mapped("body")), "the bot asks nothing more")
+        return chat["chatbot"]["currentStep"]["operatorFound"]
+
+    def test_a_bot_restarted_in_line_asks_its_questions_again(self):
+        """Only the forward step ends the script: restarted while in line (an
+        RPC the window does not offer then), the bot's first question is a
+        question again, and reaching the forward step again keeps the place."""
+        self.livechat.write({"max_sessions_mode": "limited", "max_sessions": 1, "waiting_line": True})
+        for operator in self.accountant | self.technician | self.spanish_technician:
+            ongoing_chat(self.env, self.livechat, operator)
+        session = self._start()
+        self._answer(session, self.answer_invoice)
+        since = session.livechat_waiting_since
+        self.assertTrue(since)
+        self.make_jsonrpc_request("/chatbot/restart", {"channel_id": session.id, "chatbot_script_id": self.bot.id})
+        payload = self.make_jsonrpc_request(
+            "/chatbot/step/trigger", {"channel_id": session.id, "chatbot_script_id": self.bot.id}
+        )
+        self.assertEqual(
+            [(step["id"], step["operatorFound"]) for step in payload["ChatbotStep"]],
+            [([self.question.id, session.id], False)],
+        )
+        self._answer(session, self.answer_invoice)
+        self.assertEqual(session.livechat_waiting_since, since, "the same place in line")
+        self.assertTrue(self._operator_found_on_load(session))
 
     def test_forward_with_nobody_and_no_line_lets_the_script_go_on(self):
         """Stock's way where the channel has no waiting line: nobody free, the
