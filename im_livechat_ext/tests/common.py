@@ -36,6 +36,22 @@ def rpc_error(case, model, method, args, kwargs=None):
     return None if error == "ok" else error
 
 
+def full_channel_with_a_line(env, name, operator, **values):
+    """A channel with a waiting line whose only operator holds the one
+    chat they may: (channel, that chat)."""
+    livechat = env["im_livechat.channel"].create(
+        {
+            "name": name,
+            "user_ids": [Command.set(operator.ids)],
+            "max_sessions_mode": "limited",
+            "max_sessions": 1,
+            "waiting_line": True,
+            **values,
+        }
+    )
+    return livechat, ongoing_chat(env, livechat, operator)
+
+
 def ongoing_chat(env, livechat, operator, name="Busy"):
     """A live chat session of `livechat` that `operator` is in right now."""
     return env["discuss.channel"].create(

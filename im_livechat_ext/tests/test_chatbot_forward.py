@@ -86,6 +86,18 @@ class TestChatbotForward(HttpCase):
         next_step._process_step(session)
         return next_step
 
+    def _answer_as_the_visitor(self, session, answer):
+        """The visitor's own requests, with their guest cookie: pick `answer`
+        to the bot's question, then ask for the next step (its payload)."""
+        question = self.env["chatbot.message"].search(
+            [("discuss_channel_id", "=", session.id), ("script_step_id", "=", self.question.id)]
+        )
+        self.make_jsonrpc_request(
+            "/chatbot/answer/save",
+            {"channel_id": session.id, "message_id": question.mail_message_id.id, "selected_answer_id": answer.id},
+        )
+        return self.make_jsonrpc_request("/chatbot/step/trigger", {"channel_id": session.id})
+
     def test_forward_to_expert(self):
         session = self._start()
         self.assertEqual(session.livechat_lang_id.code, "en_US")
@@ -238,18 +250,7 @@ class TestChatbotForward(HttpCase):
         question, trigger the next step; the expert joins, and nothing the
         visitor receives names the expertise or the reason."""
         session = self._start()
-        question = self.env["chatbot.message"].search(
-            [("discuss_channel_id", "=", session.id), ("script_step_id", "=", self.question.id)]
-        )
-        self.make_jsonrpc_request(
-            "/chatbot/answer/save",
-            {
-                "channel_id": session.id,
-                "message_id": question.mail_message_id.id,
-                "selected_answer_id": self.answer_invoice.id,
-            },
-        )
-        payload = self.make_jsonrpc_request("/chatbot/step/trigger", {"channel_id": session.id})
+        payload = self._answer_as_the_visitor(session, self.answer_invoice)
         self.assertIn(self.accountant.partner_id, session.channel_member_ids.partner_id)
         self.assertEqual(session.livechat_expertise_ids, self.accounting)
         self.assertTrue(session.livechat_routing_reason)
@@ -300,18 +301,7 @@ class TestChatbotForward(HttpCase):
         for operator in self.accountant | self.technician | self.spanish_technician:
             ongoing_chat(self.env, self.livechat, operator)
         session = self._start()
-        question = self.env["chatbot.message"].search(
-            [("discuss_channel_id", "=", session.id), ("script_step_id", "=", self.question.id)]
-        )
-        self.make_jsonrpc_request(
-            "/chatbot/answer/save",
-            {
-                "channel_id": session.id,
-                "message_id": question.mail_message_id.id,
-                "selected_answer_id": self.answer_invoice.id,
-            },
-        )
-        payload = self.make_jsonrpc_request("/chatbot/step/trigger", {"channel_id": session.id})
+        payload = self._answer_as_the_visitor(session, self.answer_invoice)
         self.assertTrue(session.livechat_waiting_since, "in line")
         self.assertEqual(
             [(step["id"], step["operatorFound"]) for step in payload["ChatbotStep"]],
@@ -362,18 +352,7 @@ class TestChatbotForward(HttpCase):
         script goes on to the steps written for that case."""
         self.env["bus.presence"].search([]).status = "offline"
         session = self._start()
-        question = self.env["chatbot.message"].search(
-            [("discuss_channel_id", "=", session.id), ("script_step_id", "=", self.question.id)]
-        )
-        self.make_jsonrpc_request(
-            "/chatbot/answer/save",
-            {
-                "channel_id": session.id,
-                "message_id": question.mail_message_id.id,
-                "selected_answer_id": self.answer_invoice.id,
-            },
-        )
-        payload = self.make_jsonrpc_request("/chatbot/step/trigger", {"channel_id": session.id})
+        payload = self._answer_as_the_visitor(session, self.answer_invoice)
         self.assertFalse(session.livechat_waiting_since)
         self.assertEqual([step["operatorFound"] for step in payload["ChatbotStep"]], [False])
 

@@ -1,7 +1,7 @@
 from odoo import Command
 from odoo.tests import HttpCase, new_test_user, tagged
 
-from .common import ongoing_chat
+from .common import full_channel_with_a_line
 
 
 @tagged("post_install", "-at_install")
@@ -47,16 +47,7 @@ class TestUi(HttpCase):
             self.env, login="ext_tour_line_busy", groups="base.group_user,im_livechat.im_livechat_group_user"
         )
         self.env["bus.presence"].create({"user_id": operator.id, "status": "online"})
-        livechat = self.env["im_livechat.channel"].create(
-            {
-                "name": "Tour Line",
-                "user_ids": [Command.set(operator.ids)],
-                "max_sessions_mode": "limited",
-                "max_sessions": 1,
-                "waiting_line": True,
-            }
-        )
-        ongoing_chat(self.env, livechat, operator)
+        livechat, _busy = full_channel_with_a_line(self.env, "Tour Line", operator)
         waiting = self.env["discuss.channel"].create(livechat._get_livechat_discuss_channel_vals("Waiting Wanda"))
         self.assertTrue(waiting.livechat_waiting_since)
         self.start_tour("/odoo/livechat", "im_livechat_ext_waiting_line_menu", login="ext_tour_line_reader")

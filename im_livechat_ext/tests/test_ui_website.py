@@ -7,9 +7,16 @@ from odoo.tests import HttpCase, new_test_user, tagged
 
 from odoo.addons.bus.tests.common import WebsocketCase
 
-from .common import ongoing_chat
+from .common import full_channel_with_a_line
 
 _logger = logging.getLogger(__name__)
+
+
+def online_operator(env, login, name):
+    """A Live Chat user, online."""
+    user = new_test_user(env, login=login, name=name, groups="base.group_user,im_livechat.im_livechat_group_user")
+    env["bus.presence"].create({"user_id": user.id, "status": "online"})
+    return user
 
 
 @tagged("-standard", "im_livechat_ext_website", "post_install", "-at_install")
@@ -18,12 +25,9 @@ class TestVisitorTour(HttpCase):
 
     def test_chatbot_forwards_to_the_expert(self):
         invoicing = self.env["im_livechat.expertise"].create({"name": "Invoicing (tour)"})
-        expert, generalist = (
-            new_test_user(self.env, login=login, name=name, groups="base.group_user,im_livechat.im_livechat_group_user")
-            for login, name in (("ext_tour_expert", "Adelaide Expert"), ("ext_tour_generalist", "Gil Generalist"))
-        )
+        expert = online_operator(self.env, "ext_tour_expert", "Adelaide Expert")
+        generalist = online_operator(self.env, "ext_tour_generalist", "Gil Generalist")
         expert.write({"livechat_username": "Ada", "livechat_expertise_ids": [Command.set(invoicing.ids)]})
-        self.env["bus.presence"].create([{"user_id": u.id, "status": "online"} for u in (expert, generalist)])
         bot = self.env["chatbot.script"].create({"title": "Tour Bot"})
         question = self.env["chatbot.script.step"].create(
             {"chatbot_script_id": bot.id, "step_type": "question_selection", "message": "What is your question about?"}
@@ -63,13 +67,7 @@ class TestVisitorTour(HttpCase):
         """Every operator is full: the bot's forward step puts the visitor in
         line and its script stops there; the visitor writes while waiting,
         also after reloading the page, and the bot asks nothing more."""
-        operator = new_test_user(
-            self.env,
-            login="ext_tour_bot_line_op",
-            name="Bot Line Operator",
-            groups="base.group_user,im_livechat.im_livechat_group_user",
-        )
-        self.env["bus.presence"].create({"user_id": operator.id, "status": "online"})
+        operator = online_operator(self.env, "ext_tour_bot_line_op", "Bot Line Operator")
         bot = self.env["chatbot.script"].create({"title": "Line Bot"})
         question = self.env["chatbot.script.step"].create(
             {"chatbot_script_id": bot.id, "step_type": "question_selection", "message": "What is your question about?"}
@@ -87,17 +85,12 @@ class TestVisitorTour(HttpCase):
                 {"chatbot_script_id": bot.id, "step_type": "question_email", "message": "Leave us your email"},
             ]
         )
-        livechat = self.env["im_livechat.channel"].create(
-            {
-                "name": "Tour bot line",
-                "user_ids": [Command.set(operator.ids)],
-                "max_sessions_mode": "limited",
-                "max_sessions": 1,
-                "waiting_line": True,
-                "rule_ids": [Command.create({"regex_url": "/", "action": "auto_popup", "chatbot_script_id": bot.id})],
-            }
+        livechat, _busy = full_channel_with_a_line(
+            self.env,
+            "Tour bot line",
+            operator,
+            rule_ids=[Command.create({"regex_url": "/", "action": "auto_popup", "chatbot_script_id": bot.id})],
         )
-        ongoing_chat(self.env, livechat, operator)
         self.env.ref("website.default_website").channel_id = livechat
         self.start_tour("/", "im_livechat_ext_chatbot_line_tour")
         session = self.env["discuss.channel"].search(
@@ -116,24 +109,9 @@ class TestWaitingLineTour(WebsocketCase):
     (stock Odoo disables it in tests unless asked, as its own bus tests do)."""
 
     def test_visitor_waits_in_line_and_sees_the_operator_join(self):
-        operator = new_test_user(
-            self.env,
-            login="ext_tour_line_op",
-            name="Line Operator",
-            groups="base.group_user,im_livechat.im_livechat_group_user",
-        )
+        operator = online_operator(self.env, "ext_tour_line_op", "Line Operator")
         operator.livechat_username = "Lina"
-        self.env["bus.presence"].create({"user_id": operator.id, "status": "online"})
-        livechat = self.env["im_livechat.channel"].create(
-            {
-                "name": "Tour line",
-                "user_ids": [Command.set(operator.ids)],
-                "max_sessions_mode": "limited",
-                "max_sessions": 1,
-                "waiting_line": True,
-            }
-        )
-        busy = ongoing_chat(self.env, livechat, operator)
+        livechat, busy = full_channel_with_a_line(self.env, "Tour line", operator)
         self.env.ref("website.default_website").channel_id = livechat
 
         def operator_closes_a_chat_once_the_visitor_waits():

@@ -2,19 +2,20 @@ import {registry} from "@web/core/registry";
 
 const inChat = (selector) => `.o-livechat-root:shadow ${selector}`;
 
+// The bot's first question is there; the bot's typing delays are skipped.
+const botAsksItsQuestion = () => ({
+    trigger: inChat('.o-mail-Message:contains("What is your question about?")'),
+    run: () => {
+        odoo.__WOWL_DEBUG__.root.env.services["im_livechat.chatbot"].chatbot.script.isLivechatTourRunning = true;
+    },
+});
+
 // A visitor talks to the chatbot, picks an answer whose next step forwards
 // with an expertise, and the expert joins under their online chat name.
 registry.category("web_tour.tours").add("im_livechat_ext_chatbot_expertise_tour", {
     checkDelay: 50,
     steps: () => [
-        {
-            trigger: inChat('.o-mail-Message:contains("What is your question about?")'),
-            run: () => {
-                // skip the typing delays of the bot
-                odoo.__WOWL_DEBUG__.root.env.services["im_livechat.chatbot"].chatbot.script.isLivechatTourRunning =
-                    true;
-            },
-        },
+        botAsksItsQuestion(),
         {trigger: inChat('li:contains("An invoice or a payment")'), run: "click"},
         {
             content: "the forward step speaks, then the page is reloaded to read the conversation from the server",
@@ -53,14 +54,7 @@ registry.category("web_tour.tours").add("im_livechat_ext_waiting_line_tour", {
 registry.category("web_tour.tours").add("im_livechat_ext_chatbot_line_tour", {
     checkDelay: 50,
     steps: () => [
-        {
-            trigger: inChat('.o-mail-Message:contains("What is your question about?")'),
-            run: () => {
-                // skip the typing delays of the bot
-                odoo.__WOWL_DEBUG__.root.env.services["im_livechat.chatbot"].chatbot.script.isLivechatTourRunning =
-                    true;
-            },
-        },
+        botAsksItsQuestion(),
         {trigger: inChat('li:contains("My order")'), run: "click"},
         {trigger: inChat(".o-mail-Composer-input"), run: "edit I will wait"},
         {trigger: inChat(".o-mail-Composer-input"), run: "press Enter"},
