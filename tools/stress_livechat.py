@@ -115,8 +115,13 @@ def prepare(args, db, module, limited):
 PRESENT_NOW = "UPDATE bus_presence SET last_poll = now() at time zone 'utc', last_presence = now() at time zone 'utc'"
 
 
-def psql(db, sql):
-    subprocess.run(["psql", "-d", db, "-qc", sql], check=True)
+def psql(db, *statements):
+    """Run `statements` on `db`, each in a transaction of its own (VACUUM
+    needs that), stopping at the first error (shown); their output, unaligned."""
+    command = ["psql", "-d", db, "-Atq", "-v", "ON_ERROR_STOP=1"]
+    for statement in statements:
+        command += ["-c", statement]
+    return subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True).stdout
 
 
 def copy_db(template, db):
@@ -136,39 +141,19 @@ def reset(db, channel_id):
     another's dead rows."""
     sessions = f"SELECT id FROM discuss_channel WHERE livechat_channel_id = {int(channel_id)}"
     stamps = "UPDATE im_livechat_operator_status SET last_assignment_dt = NULL"
-    subprocess.run(
-        [
-            "psql",
-            "-d",
-            db,
-            "-q",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-c",
-            f"DELETE FROM mail_message WHERE model = 'discuss.channel' AND res_id IN ({sessions})",
-            "-c",
-            f"DELETE FROM discuss_channel WHERE id IN ({sessions})",
-            "-c",
-            "DELETE FROM bus_bus",
-            "-c",
-            f"DO $$ BEGIN IF to_regclass('im_livechat_operator_status') IS NOT NULL THEN {stamps}; END IF; END $$",
-            "-c",
-            PRESENT_NOW,
-            "-c",
-            "VACUUM ANALYZE discuss_channel, discuss_channel_member, mail_message, bus_bus, bus_presence",
-        ],
-        check=True,
+    psql(
+        db,
+        f"DELETE FROM mail_message WHERE model = 'discuss.channel' AND res_id IN ({sessions})",
+        f"DELETE FROM discuss_channel WHERE id IN ({sessions})",
+        "DELETE FROM bus_bus",
+        f"DO $$ BEGIN IF to_regclass('im_livechat_operator_status') IS NOT NULL THEN {stamps}; END IF; END $$",
+        PRESENT_NOW,
+        "VACUUM ANALYZE discuss_channel, discuss_channel_member, mail_message, bus_bus, bus_presence",
     )
 
 
 def last_session_id(db):
-    found = subprocess.run(
-        ["psql", "-d", db, "-Atqc", "SELECT COALESCE(MAX(id), 0) FROM discuss_channel"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return int(found.stdout.strip())
+    return int(psql(db, "SELECT COALESCE(MAX(id), 0) FROM discuss_channel").strip())
 
 
 def wait_for(port, deadline):

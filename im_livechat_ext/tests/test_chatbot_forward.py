@@ -274,12 +274,18 @@ class TestChatbotForward(HttpCase):
         self.assertEqual(decision.operator, self.accountant)
         self.assertIn(long_name, decision.reason)
 
-    def test_forward_with_everyone_full_waits_in_line_with_the_expertise(self):
+    def _everyone_full_with_a_line(self):
+        """The channel has a waiting line and each operator holds the one chat
+        they may: their chats, in the operators' order."""
         self.livechat.write({"max_sessions_mode": "limited", "max_sessions": 1, "waiting_line": True})
-        operators = self.accountant | self.technician | self.spanish_technician
         busy = self.env["discuss.channel"]
-        for operator in operators:
+        for operator in self.accountant | self.technician | self.spanish_technician:
             busy |= ongoing_chat(self.env, self.livechat, operator)
+        return busy
+
+    def test_forward_with_everyone_full_waits_in_line_with_the_expertise(self):
+        operators = self.accountant | self.technician | self.spanish_technician
+        busy = self._everyone_full_with_a_line()
         session = self._start()
         self._answer(session, self.answer_invoice)
         self.assertFalse(session.channel_member_ids.partner_id & operators.partner_id)
@@ -297,9 +303,7 @@ class TestChatbotForward(HttpCase):
         window is told so (stock reads it as "an operator was found": the
         visitor may write while waiting, the bot asks nothing more), both in
         the answer to the step and when the window loads the chat again."""
-        self.livechat.write({"max_sessions_mode": "limited", "max_sessions": 1, "waiting_line": True})
-        for operator in self.accountant | self.technician | self.spanish_technician:
-            ongoing_chat(self.env, self.livechat, operator)
+        self._everyone_full_with_a_line()
         session = self._start()
         payload = self._answer_as_the_visitor(session, self.answer_invoice)
         self.assertTrue(session.livechat_waiting_since, "in line")
@@ -328,9 +332,7 @@ class TestChatbotForward(HttpCase):
         """Only the forward step ends the script: restarted while in line (an
         RPC the window does not offer then), the bot's first question is a
         question again, and reaching the forward step again keeps the place."""
-        self.livechat.write({"max_sessions_mode": "limited", "max_sessions": 1, "waiting_line": True})
-        for operator in self.accountant | self.technician | self.spanish_technician:
-            ongoing_chat(self.env, self.livechat, operator)
+        self._everyone_full_with_a_line()
         session = self._start()
         self._answer(session, self.answer_invoice)
         since = session.livechat_waiting_since
