@@ -322,6 +322,20 @@ class TestChatbotForward(HttpCase):
         self.assertIn(self.technician.partner_id, session.channel_member_ids.partner_id)
         self.assertTrue(self._operator_found_on_load(session), "an operator in the chat")
 
+    def test_another_visitor_cannot_trigger_a_step_of_the_session(self):
+        """The step route's new answer is the caller's own session only:
+        another visitor (no cookie of theirs) gets nothing of a session in
+        line, and its script does not move."""
+        self._everyone_full_with_a_line()
+        session = self._start()
+        self._answer_as_the_visitor(session, self.answer_invoice)
+        step = session.chatbot_current_step_id
+        self.opener.cookies.clear()  # someone else, on their own browser
+        self.assertIsNone(self.make_jsonrpc_request("/chatbot/step/trigger", {"channel_id": session.id}))
+        session.invalidate_recordset()
+        self.assertEqual(session.chatbot_current_step_id, step, "the script did not move")
+        self.assertTrue(session.livechat_waiting_since)
+
     def _operator_found_on_load(self, session):
         """What the visitor's window reads when it loads the chat again."""
         loaded = self.make_jsonrpc_request("/mail/data", {"init_messaging": {"channel_types": ["livechat"]}})
