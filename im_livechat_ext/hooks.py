@@ -18,9 +18,12 @@ def pre_init_hook(env):
 
 
 def uninstall_hook(env):
-    """Leave the database as stock Odoo had it: its session report view (ours
-    reads discuss_channel.livechat_lang_id, a column about to go) and no index
-    of ours on stock columns, which Odoo would not drop by itself."""
+    """Leave the database as stock Odoo had it: no visitor left in a line
+    nobody serves any more (each is missed: told, out of the line, session
+    kept for stock live chat), its session report view (ours reads
+    discuss_channel.livechat_lang_id, a column about to go) and no index of
+    ours on stock columns, which Odoo would not drop by itself."""
+    env["discuss.channel"].sudo().search([("livechat_waiting_since", "!=", False)])._livechat_miss_waiting_visitors()
     StockReportChannel.init(env["im_livechat.report.channel"])
     for index in (ONGOING_CHATS_INDEX, FORMER_ONGOING_CHATS_INDEX):
         env.cr.execute(SQL("DROP INDEX IF EXISTS %s", SQL.identifier(index)))

@@ -24,7 +24,7 @@ import psycopg2
 
 MODULE = odoo_runner.MODULE
 
-STEPS = 10  # the steps of run(), every one must pass
+STEPS = 12  # the steps of run(), every one must pass
 
 # Runs inside `odoo shell`: a visitor routed by the module, then checked.
 USE_WITH_MODULE = """
@@ -92,6 +92,58 @@ report = env["im_livechat.report.channel"].search_read([("channel_id", "in", [ol
 assert len(report) == 2, f"the stock report shows {len(report)} of the 2 sessions"
 env.cr.commit()
 print("LIFECYCLE " + json.dumps({"stock_session": session.id, "operator": session.livechat_operator_id.id}))
+"""
+
+# Runs before the uninstall: visitors wait in a line (one French), one wrote.
+PUT_VISITORS_IN_LINE = """
+import json
+from odoo import Command
+admin = env.ref("base.user_admin")
+env["res.lang"]._activate_lang("fr_FR")
+channel = env["im_livechat.channel"].create({"name": "Lifecycle line", "user_ids": [Command.set(admin.ids)],
+    "max_sessions_mode": "limited", "max_sessions": 1, "waiting_line": True, "operator_inactivity_timeout": 0})
+env["bus.presence"]._update_presence(inactivity_period=0, identity_field="user_id", identity_value=admin.id)
+env.flush_all()
+busy = env["discuss.channel"].create(channel._get_livechat_discuss_channel_vals("Busy"))
+env.flush_all()
+waiting = []
+for index in range(3):
+    session = env["discuss.channel"].create(
+        channel._get_livechat_discuss_channel_vals(f"Waiting {index}", lang="fr_FR" if index == 0 else "en_US"))
+    guest = env["mail.guest"].create({"name": f"Waiting {index}"})
+    session.add_members(guest_ids=guest.ids, post_joined_message=False)
+    waiting.append(session)
+assert [s.livechat_queue_position for s in waiting] == [1, 2, 3], [s.livechat_queue_position for s in waiting]
+waiting[0].message_post(body="Ma commande 42", message_type="comment",
+                        author_guest_id=waiting[0].channel_member_ids.guest_id.id)
+env.cr.commit()
+print("LIFECYCLE " + json.dumps({"waiting": [s.id for s in waiting], "line_channel": channel.id}))
+"""
+
+# Runs after the uninstall: those who waited were told, keep their session,
+# and stock live chat serves them (the visitor writes, an operator answers).
+SERVE_FORMER_LINE = """
+import json
+state = json.loads(STATE)
+admin = env.ref("base.user_admin")
+sessions = env["discuss.channel"].browse(state["waiting"])
+assert len(sessions.exists()) == 3, "a session of the line was lost"
+for session in sessions:
+    bodies = " ".join(session.message_ids.mapped("body"))
+    assert session.livechat_active, f"session {session.id} was closed"
+    assert "in line" not in bodies and "dans la file" not in bodies, f"still told a place: {bodies}"
+    assert ("Nobody can answer" in bodies) or ("Personne ne peut" in bodies), f"not told: {bodies}"
+first = sessions[0]
+assert "Personne ne peut" in " ".join(first.message_ids.mapped("body")), "not told in their language"
+assert "Ma commande 42" in " ".join(first.message_ids.mapped("body")), "what they wrote was lost"
+guest = first.channel_member_ids.guest_id
+first.with_context(guest=guest).message_post(body="Toujours là", message_type="comment", author_guest_id=guest.id)
+first.add_members(partner_ids=admin.partner_id.ids, post_joined_message=False)
+first.with_user(admin).message_post(body="Je vous réponds", message_type="comment")
+env.flush_all()
+assert len(first.message_ids.filtered(lambda m: m.message_type == "comment")) == 3
+env.cr.commit()
+print("LIFECYCLE {}")
 """
 
 UNINSTALL = """
@@ -236,7 +288,8 @@ class Lifecycle:
             and self.step("use: a French visitor routed to the expert", script=USE_WITH_MODULE)
             and self.step(f"upgrade {MODULE} (-u)", "-u", MODULE)
             and self.step("after the upgrade: sessions, reasons, expertise intact", script=CHECK_AFTER_UPGRADE)
-            and self.step(f"uninstall {MODULE}", script=UNINSTALL)
+            and self.step("visitors waiting in line (one French, one wrote)", script=PUT_VISITORS_IN_LINE)
+            and self.step(f"uninstall {MODULE} with visitors in line", script=UNINSTALL)
         )
         if ok:
             started = time.monotonic()
@@ -257,6 +310,7 @@ class Lifecycle:
         ok = (
             ok
             and self.step("stock live chat: new session, old sessions, report", script=USE_STOCK)
+            and self.step("stock serves those who waited: told, kept, answered", script=SERVE_FORMER_LINE)
             and self.step(f"reinstall {MODULE}", "-i", MODULE)
             and self.step("after the reinstall: routing with a reason", script=CHECK_AFTER_REINSTALL)
         )

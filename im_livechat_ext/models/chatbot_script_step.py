@@ -1,14 +1,13 @@
 from datetime import timedelta
 
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError
 
 from ..tools import operator_claim, rights
-from ..tools.x2many_commands import linked_ids
 
 
 class ChatbotScriptStep(models.Model):
-    _inherit = "chatbot.script.step"
+    _name = "chatbot.script.step"
+    _inherit = ["chatbot.script.step", "im_livechat.routing.guard"]
 
     operator_expertise_ids = fields.Many2many(
         "im_livechat.expertise",
@@ -21,25 +20,19 @@ class ChatbotScriptStep(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        for vals in vals_list:
-            self._check_expertise_access(vals, creating=True)
+        self._livechat_check_created(vals_list)
         return super().create(vals_list)
 
     def write(self, vals):
-        self._check_expertise_access(vals)
+        self._livechat_check_written(vals)
         return super().write(vals)
 
-    def _check_expertise_access(self, vals, creating=False):
+    def _livechat_guarded_fields(self):
         """Stock lets operators edit chatbot scripts; the expertises of a
-        forward step decide who gets the chats it forwards, so only managers
-        choose them (values, default_* context keys, copy)."""
+        forward step decide who gets the chats it forwards."""
         if rights.is_livechat_manager(self.env):
-            return
-        chosen = vals.get("operator_expertise_ids")
-        if creating and not chosen:
-            chosen = self.env.context.get("default_operator_expertise_ids")
-        if chosen and (not creating or linked_ids(chosen) != []):
-            raise AccessError(_("Only Live Chat managers can choose the expertises of a chatbot step."))
+            return {}
+        return {"operator_expertise_ids": _("Only Live Chat managers can choose the expertises of a chatbot step.")}
 
     def _process_step_forward_operator(self, discuss_channel):
         """Forward with the step's expertises and the visitor language stored on
@@ -59,14 +52,15 @@ class ChatbotScriptStep(models.Model):
         if not lang and "livechat_visitor_id" in session_sudo._fields:
             lang = session_sudo.livechat_visitor_id.lang_id.code
         expertises = self.sudo().operator_expertise_ids.filtered("active")
-        if livechat._has_waiting_visitors() and livechat._can_wait_in_line():
+        visitor = livechat._line_visitor()
+        if livechat._has_waiting_visitors() and livechat._can_wait_in_line(visitor):
             # nobody overtakes the line: behind those already waiting
-            session_sudo._livechat_enter_waiting_line(expertises)
+            session_sudo._livechat_enter_waiting_line(expertises, visitor)
             livechat._trigger_waiting_line_dispatch()
             return self.env["mail.message"]
-        if livechat._waits_for_expert(expertises):
+        if livechat._waits_for_expert(expertises) and livechat._can_wait_in_line(visitor):
             # F17: an expert is present but busy: wait for them in line
-            session_sudo._livechat_enter_waiting_line(expertises)
+            session_sudo._livechat_enter_waiting_line(expertises, visitor)
             livechat._trigger_waiting_line_dispatch(
                 at=fields.Datetime.now() + timedelta(seconds=livechat.expert_wait_time)
             )
@@ -80,8 +74,8 @@ class ChatbotScriptStep(models.Model):
                 return super()._process_step_forward_operator(livechat._with_routing_decision(discuss_channel, routing))
             routing_args["exclude_users"] = self.env.user
         routing = livechat._route_visitor(**routing_args)
-        if not routing.operator and livechat._can_wait_in_line():
-            session_sudo._livechat_enter_waiting_line(expertises)
+        if not routing.operator and livechat._can_wait_in_line(visitor):
+            session_sudo._livechat_enter_waiting_line(expertises, visitor)
             return self.env["mail.message"]
         result = super()._process_step_forward_operator(livechat._with_routing_decision(discuss_channel, routing))
         if routing.operator and routing.operator.partner_id in session_sudo.channel_member_ids.partner_id:
@@ -91,5 +85,9 @@ class ChatbotScriptStep(models.Model):
                     "livechat_routing_reason": routing.reason,
                 }
             )
+            # the forward gave them this chat: it counts against their limit
+            session_sudo.channel_member_ids.filtered(
+                lambda member: member.partner_id == routing.operator.partner_id
+            ).livechat_assigned = True
             operator_claim.mark_assigned(self.env.cr, routing.operator.ids)
         return result

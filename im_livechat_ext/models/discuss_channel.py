@@ -17,7 +17,7 @@ _logger = logging.getLogger(__name__)
 ONGOING_CHATS_INDEX = "discuss_channel_livechat_ongoing_since_index"
 FORMER_ONGOING_CHATS_INDEX = "discuss_channel_livechat_ongoing_index"
 # the waiting line sets these itself (as superuser), nobody else
-WAITING_LINE_FIELDS = {"livechat_waiting_since", "livechat_waiting_message_id"}
+WAITING_LINE_FIELDS = {"livechat_waiting_since", "livechat_waiting_message_id", "livechat_waiting_address"}
 # the routing records these itself (as superuser), nobody else
 ROUTING_FACT_FIELDS = {"livechat_skipped_operator_ids", "livechat_transferred"}
 # who answers a chat and what the routing reads of it: the routing, or a Live Chat manager
@@ -32,7 +32,8 @@ BUSY_RETRY = timedelta(seconds=15)
 
 
 class DiscussChannel(models.Model):
-    _inherit = "discuss.channel"
+    _name = "discuss.channel"
+    _inherit = ["discuss.channel", "im_livechat.routing.guard"]
 
     livechat_lang_id = fields.Many2one(
         "res.lang",
@@ -81,6 +82,14 @@ class DiscussChannel(models.Model):
     livechat_waiting_message_id = fields.Many2one(
         "mail.message", "Place in Line Message", readonly=True, copy=False, groups="base.group_system"
     )
+    livechat_waiting_address = fields.Char(
+        "Waiting From",
+        readonly=True,
+        copy=False,
+        groups="base.group_system",
+        help="A digest of the network address the visitor asked from, kept while they wait: "
+        "bounds how many visitors wait from one address.",
+    )
     livechat_skipped_operator_ids = fields.Many2many(
         "res.partner",
         "discuss_channel_livechat_skipped_operator_rel",
@@ -119,7 +128,7 @@ class DiscussChannel(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        self._check_routing_fields_written(rights.context_default_names(self.env).union(*vals_list))
+        self._livechat_check_created(vals_list)
         self._check_livechat_operator_chosen(vals_list)
         channels = super().create(vals_list)
         livechats = channels.filtered(lambda c: c.channel_type == "livechat" and c.livechat_channel_id)
@@ -135,7 +144,7 @@ class DiscussChannel(models.Model):
         return channels
 
     def write(self, vals):
-        self._check_routing_fields_written(vals)
+        self._livechat_check_written(vals)
         if (
             ROUTED_BY_MANAGERS.intersection(vals)
             and any(c.channel_type == "livechat" for c in self)
@@ -154,23 +163,37 @@ class DiscussChannel(models.Model):
         if rights.is_livechat_manager(self.env):
             return
         for vals in vals_list:
-            chosen = vals.get("livechat_operator_id") or self.env.context.get("default_livechat_operator_id")
+            chosen = (
+                vals.get("livechat_operator_id")
+                or self.env.context.get("default_livechat_operator_id")
+                or self.env["ir.default"]._get_model_defaults(self._name).get("livechat_operator_id")
+            )
             if chosen and chosen != self.env.user.partner_id.id:
                 bots = self.env["chatbot.script"].sudo().search([("operator_partner_id", "=", chosen)], limit=1)
                 if not bots:
                     raise AccessError(_("Only the routing itself chooses the operator of a live chat."))
 
-    @api.model
-    def _check_routing_fields_written(self, names):
+    def _livechat_guarded_fields(self):
         """Readonly in views is not enforced on RPC: a member of a session
         must not jump the line, point it at another visitor's message, nor
-        choose who is skipped."""
+        choose who is skipped; the routing writes these as superuser."""
         if self.env.su:
-            return
-        if WAITING_LINE_FIELDS.intersection(names):
-            raise AccessError(_("Only the waiting line itself puts a visitor in line."))
-        if ROUTING_FACT_FIELDS.intersection(names):
-            raise AccessError(_("Only the routing itself records who was skipped or transferred."))
+            return {}
+        return {
+            **dict.fromkeys(WAITING_LINE_FIELDS, _("Only the waiting line itself puts a visitor in line.")),
+            **dict.fromkeys(ROUTING_FACT_FIELDS, _("Only the routing itself records who was skipped or transferred.")),
+        }
+
+    def _livechat_routing_only_fields(self):
+        return WAITING_LINE_FIELDS | ROUTING_FACT_FIELDS
+
+    def _livechat_defaults_refused(self):
+        refused = self._livechat_guarded_fields()
+        if not rights.is_livechat_manager(self.env):
+            refused.update(
+                dict.fromkeys(ROUTED_BY_MANAGERS, _("Only the routing itself chooses the operator of a live chat."))
+            )
+        return refused
 
     def _compute_livechat_queue(self):
         """Every place and estimate in a fixed number of queries."""
@@ -197,6 +220,13 @@ class DiscussChannel(models.Model):
         places = waiting_line.waiting_places(self.env.cr, livechat_channels.ids)
         if only is not None:
             places = {session_id: place for session_id, place in places.items() if session_id in only.ids}
+        else:
+            # behind the first LIVE_PLACES the text does not move with the line
+            places = {
+                session_id: (channel_id, place)
+                for session_id, (channel_id, place) in places.items()
+                if place <= waiting_line.LIVE_PLACES
+            }
         if not places:
             return
         estimates = livechat_channels._get_waiting_estimates()
@@ -259,13 +289,15 @@ class DiscussChannel(models.Model):
             session, body = bodies[message_id]
             session._send_new_body(message_id, body)
 
-    def _livechat_enter_waiting_line(self, expertises):
-        """The visitor of this session waits in line with these expertises
-        (keeping their place if they were already in it)."""
+    def _livechat_enter_waiting_line(self, expertises, visitor=None):
+        """The visitor of this session (`visitor`: _line_visitor) waits in
+        line with these expertises (keeping their place if they were already
+        in it)."""
         self.ensure_one()
         self.sudo().write(
             {
                 "livechat_waiting_since": self.livechat_waiting_since or fields.Datetime.now(),
+                "livechat_waiting_address": (visitor or {}).get("address") or self.sudo().livechat_waiting_address,
                 "livechat_expertise_ids": [fields.Command.set(expertises.ids)],
             }
         )
@@ -323,6 +355,7 @@ class DiscussChannel(models.Model):
                 "livechat_operator_id": operator.partner_id.id,
                 "name": f"{visitor_name} {chat_name}",
                 "livechat_waiting_since": False,
+                "livechat_waiting_address": False,
                 # a chat that starts now: it counts as ongoing for the routing
                 "last_interest_dt": fields.Datetime.now(),
                 "livechat_routing_reason": reason,
@@ -592,15 +625,20 @@ class DiscussChannel(models.Model):
                     command=TRANSFER_COMMAND,
                 )
             )
-        routing = session.livechat_channel_id._route_visitor(
-            users=expertise.sudo().user_ids,
-            exclude_users=excluded,
-            lang=session.livechat_lang_id.code,
-            country_id=session.country_id.id,
-            expertises=expertise,
-            wait_for_claimed=False,
-        )
-        if not routing.operator:
+        routing = None
+        # the chat's own channel's operators first, then those of another channel
+        for operators in session._livechat_transfer_candidates(expertise):
+            routing = session.livechat_channel_id._route_visitor(
+                users=operators,
+                exclude_users=excluded,
+                lang=session.livechat_lang_id.code,
+                country_id=session.country_id.id,
+                expertises=expertise,
+                wait_for_claimed=False,
+            )
+            if routing.operator:
+                break
+        if not (routing and routing.operator):
             return self._send_transfer_notice(
                 _(
                     "Nobody with the expertise %(expertise)s can take a chat now: the chat stays with you.",
@@ -621,6 +659,19 @@ class DiscussChannel(models.Model):
         session._livechat_hand_over(routing.operator, reason, leaving=humans)
         return True
 
+    def _livechat_transfer_candidates(self, expertise):
+        """Who /transfer may hand this chat to, in order: those with the
+        expertise who are operators of its channel, then those who are
+        operators of another channel. Someone who is nobody's operator (never
+        joined, or left every channel) is never handed a chat."""
+        self.ensure_one()
+        experts = expertise.sudo().user_ids
+        own = experts & self.sudo().livechat_channel_id.user_ids
+        elsewhere = (
+            self.env["im_livechat.channel"].sudo().search([("user_ids", "in", (experts - own).ids)]).user_ids & experts
+        ) - own
+        return [candidates for candidates in (own, elsewhere) if candidates]
+
     def _check_transfer_access(self):
         """Operators of the chat (and Live Chat managers) transfer it; never a
         visitor, whatever they send over RPC."""
@@ -637,7 +688,10 @@ class DiscussChannel(models.Model):
         Expertise = self.env["im_livechat.expertise"].sudo()
         # every active expertise is listed to the operator: tens of them, not thousands
         expertises = Expertise.search([], limit=EXPERTISES_LISTED)
-        available = self.sudo().livechat_channel_id._get_available_operators(expertises.user_ids - excluded)
+        operators = self.env["im_livechat.channel"].sudo().search([]).user_ids
+        available = self.sudo().livechat_channel_id._get_available_operators(
+            (expertises.user_ids & operators) - excluded
+        )
         lines = Markup("").join(
             Markup("<li>%s</li>")
             % self.env._(
@@ -676,7 +730,7 @@ class DiscussChannel(models.Model):
         was_active, was_waiting = session.livechat_active, session.livechat_waiting_since
         result = super()._close_livechat_session(**kwargs)
         if was_waiting:
-            session.write({"livechat_waiting_since": False})
+            session.write({"livechat_waiting_since": False, "livechat_waiting_address": False})
         livechat = session.livechat_channel_id
         if was_active and livechat and (livechat.waiting_line or livechat._has_waiting_visitors(any_line=True)):
             livechat._dispatch_waiting_visitors()

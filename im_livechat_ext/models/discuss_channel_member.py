@@ -1,8 +1,35 @@
-from odoo import models
+from odoo import _, api, fields, models
 
 
 class DiscussChannelMember(models.Model):
-    _inherit = "discuss.channel.member"
+    _name = "discuss.channel.member"
+    _inherit = ["discuss.channel.member", "im_livechat.routing.guard"]
+
+    livechat_assigned = fields.Boolean(
+        "Chat Given by the Routing",
+        readonly=True,
+        copy=False,
+        groups="base.group_system",
+        help="The routing gave this member the chat (a chatbot's forward): it counts against their "
+        "limit, as the chats of which they are the operator do. Being added by a colleague does not.",
+    )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        self._livechat_check_created(vals_list)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._livechat_check_written(vals)
+        return super().write(vals)
+
+    def _livechat_guarded_fields(self):
+        if self.env.su:
+            return {}
+        return {"livechat_assigned": _("Only the routing itself gives a live chat to an operator.")}
+
+    def _livechat_routing_only_fields(self):
+        return {"livechat_assigned"}
 
     def unlink(self):
         """An operator leaving a live chat frees a slot: serve the line."""

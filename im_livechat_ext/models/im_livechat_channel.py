@@ -6,7 +6,7 @@ from functools import cached_property, partial
 
 from psycopg2.extensions import TransactionRollbackError
 
-from odoo import _, api, fields, models
+from odoo import SUPERUSER_ID, _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 from odoo.http import request
 
@@ -54,6 +54,8 @@ ROUTING_SETTINGS = {
     "waiting_line",
     "expert_wait_time",
     "unanswered_timeout",
+    "max_waiting",
+    "max_waiting_per_address",
 }
 # settings that change who can take a chat: the waiting line is served again
 SLOT_SETTINGS = {"user_ids", "max_sessions_mode", "max_sessions", "block_assignment_during_call", "waiting_line"}
@@ -62,7 +64,8 @@ DISPATCH_BATCH = 200
 
 
 class ImLivechatChannel(models.Model):
-    _inherit = "im_livechat.channel"
+    _name = "im_livechat.channel"
+    _inherit = ["im_livechat.channel", "im_livechat.routing.guard"]
 
     routing_priority = fields.Selection(
         [("language", "Language first"), ("expertise", "Expertise first")],
@@ -118,6 +121,21 @@ class ImLivechatChannel(models.Model):
         help="When the visitor has written and their operator has not answered for this long, the chat "
         "goes to the next operator by the routing rules and the silent one leaves it. 0 never reassigns.",
     )
+    max_waiting = fields.Integer(
+        "Longest Line",
+        default=100,
+        groups="base.group_user",
+        help="At most this many visitors wait in line; the next ones are told, as when nobody is "
+        "available, that nobody can take their chat now. 0 = no bound.",
+    )
+    max_waiting_per_address = fields.Integer(
+        "Waiting Visitors per Address",
+        default=10,
+        groups="base.group_user",
+        help="At most this many visitors from one network address wait in line at once (a company "
+        "behind one address counts once per visitor; a flood from one machine is held at this "
+        "bound). 0 = no bound.",
+    )
     waiting_count = fields.Integer("Waiting Visitors", compute="_compute_waiting_count", groups="base.group_user")
     # the routing's SQL keeps active users only: no ORM pass over them again
     available_operator_ids = fields.Many2many(context={"active_test": False})
@@ -141,6 +159,11 @@ class ImLivechatChannel(models.Model):
             "The wait for an expert cannot be negative (0 routes at once).",
         ),
         (
+            "max_waiting_positive",
+            "CHECK(max_waiting >= 0 AND max_waiting_per_address >= 0)",
+            "The bounds of the waiting line cannot be negative (0 = no bound).",
+        ),
+        (
             "unanswered_timeout_positive",
             "CHECK(unanswered_timeout >= 0)",
             "The time before an unanswered chat is reassigned cannot be negative (0 never reassigns).",
@@ -149,14 +172,13 @@ class ImLivechatChannel(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        for vals in vals_list:
-            self._check_routing_settings_access(vals, creating=True)
+        self._livechat_check_created(vals_list)
         channels = super().create(vals_list)
         channels._ensure_operator_status_rows()
         return channels
 
     def write(self, vals):
-        self._check_routing_settings_access(vals)
+        self._livechat_check_written(vals)
         result = super().write(vals)
         if "user_ids" in vals:
             self._ensure_operator_status_rows()
@@ -165,39 +187,37 @@ class ImLivechatChannel(models.Model):
             self._dispatch_waiting_visitors()
         return result
 
+    def unlink(self):
+        """Visitors waiting in a deleted channel's line are not stranded:
+        missed, told so, their session kept (without a channel, as stock
+        leaves the others)."""
+        self.env["discuss.channel"].sudo().search(
+            [("livechat_channel_id", "in", self.ids), ("livechat_waiting_since", "!=", False)]
+        )._livechat_miss_waiting_visitors()
+        return super().unlink()
+
     def _ensure_operator_status_rows(self):
         self.env["res.users"].flush_model()
         self.flush_recordset(["user_ids"])
         operator_claim.ensure_status_rows(self.env.cr, self.sudo().user_ids.ids)
 
-    def _check_routing_settings_access(self, vals, creating=False):
+    def _livechat_guarded_fields(self):
         """Stock lets operators edit and create channels (Join writes the
         channel); the routing settings decide who gets which chat, so only
-        managers choose them: in values, in default_* context keys or one's
-        own saved defaults, on copy."""
+        managers choose them."""
         if rights.is_livechat_manager(self.env):
-            return
-        chosen = ROUTING_SETTINGS.intersection(vals)
-        if creating:
-            # what will be written: values, then context and saved defaults;
-            # a new channel with the module's own defaults chooses nothing
-            written = self._add_missing_default_values(dict(vals))
-            chosen = {
-                name
-                for name in ROUTING_SETTINGS
-                if (written.get(name) or False)
-                != (self._fields[name].default(self) if self._fields[name].default else False)
-            }
-        if chosen:
-            raise AccessError(_("Only Live Chat managers can change the routing settings of a channel."))
+            return {}
+        why = _("Only Live Chat managers can change the routing settings of a channel.")
+        return dict.fromkeys(ROUTING_SETTINGS, why)
 
-    @api.model
-    def _code_default(self, name):
-        """The default this module gives a field, whatever anyone saved."""
-        default = self._fields[name].default
-        return (default(self) if default else False) or False
-
-    @api.constrains("max_sessions", "operator_inactivity_timeout", "expert_wait_time", "unanswered_timeout")
+    @api.constrains(
+        "max_sessions",
+        "operator_inactivity_timeout",
+        "expert_wait_time",
+        "unanswered_timeout",
+        "max_waiting",
+        "max_waiting_per_address",
+    )
     def _check_routing_limits(self):
         # Same rules as the SQL constraints, with a message that names the field.
         for channel in self:
@@ -207,6 +227,8 @@ class ImLivechatChannel(models.Model):
                 raise ValidationError(_("The inactivity timeout cannot be negative (0 never removes operators)."))
             if channel.expert_wait_time < 0:
                 raise ValidationError(_("The wait for an expert cannot be negative (0 routes at once)."))
+            if channel.max_waiting < 0 or channel.max_waiting_per_address < 0:
+                raise ValidationError(_("The bounds of the waiting line cannot be negative (0 = no bound)."))
             if channel.unanswered_timeout < 0:
                 raise ValidationError(
                     _("The time before an unanswered chat is reassigned cannot be negative (0 never reassigns).")
@@ -315,6 +337,11 @@ class ImLivechatChannel(models.Model):
     def _get_livechat_discuss_channel_vals(
         self, anonymous_name, previous_operator_id=None, chatbot_script=None, user_id=None, country_id=None, lang=None
     ):
+        if len(self) != 1:
+            # no such channel (channel_id 0, null): stock's answer, nobody
+            return super()._get_livechat_discuss_channel_vals(
+                anonymous_name, previous_operator_id, chatbot_script, user_id, country_id, lang
+            )
         code = self.env.context.get(VISITOR_LANG_KEY, lang)
         # an active language's cached data (no query); False id and code otherwise
         visitor_lang = self.env["res.lang"]._get_data(code=code if isinstance(code, str) else "")
@@ -353,17 +380,58 @@ class ImLivechatChannel(models.Model):
 
     def _get_waiting_session_vals(self, anonymous_name, user_id=None, country_id=None, lang=None):
         """A session with no operator yet: OdooBot holds it (stock requires an
-        operator on every session) and tells the visitor their place."""
+        operator on every session) and tells the visitor their place. None
+        when this visitor may not wait (the line's bounds): stock's answer."""
+        visitor = self._line_visitor(user_id)
+        if not self._visitor_may_wait(visitor):
+            return {}
         odoobot = self.env.ref("base.user_root")
         vals = super(ImLivechatChannel, self._with_routing_decision(self, RoutingDecision(odoobot)))
         vals = vals._get_livechat_discuss_channel_vals(
             anonymous_name, user_id=user_id, country_id=country_id, lang=lang
         )
         if vals:
-            visitor = self.env["res.users"].browse(user_id) if user_id else self.env["res.users"]
-            vals["name"] = visitor.display_name if visitor else anonymous_name
+            visitor_user = self.env["res.users"].browse(user_id) if user_id else self.env["res.users"]
+            vals["name"] = visitor_user.display_name if visitor_user else anonymous_name
             vals["livechat_waiting_since"] = fields.Datetime.now()
+            vals["livechat_waiting_address"] = visitor["address"]
         return vals
+
+    @api.model
+    def _line_visitor(self, user_id=None):
+        """Who asks to wait, as the line's bounds count them: a digest of the
+        request's network address, the guest, the partner of a logged-in
+        visitor."""
+        secret = self.env["ir.config_parameter"].sudo().get_param("database.secret") or ""
+        address = request.httprequest.remote_addr if request else None
+        user = self.env["res.users"].browse(user_id) if user_id else self.env["res.users"]
+        if not user and request and not self.env.user._is_public():
+            user = self.env.user
+        return {
+            "address": waiting_line.address_digest(secret, address),
+            "guest_id": self.env["mail.guest"]._get_guest_from_context().id,
+            "partner_id": user.partner_id.id if user and user.id != SUPERUSER_ID else False,
+        }
+
+    def _visitor_may_wait(self, visitor):
+        """The line bounds (F16): one place per visitor, at most
+        `max_waiting_per_address` from one address, at most `max_waiting` in
+        all. Under concurrent arrivals a bound can be passed by the requests
+        in flight at that moment, never more. One query."""
+        self.ensure_one()
+        self.env["discuss.channel"].flush_model(
+            ["livechat_waiting_since", "livechat_active", "livechat_waiting_address"]
+        )
+        waiting, from_address, theirs = waiting_line.line_counts(
+            self.env.cr, self.id, visitor["address"], visitor["guest_id"], visitor["partner_id"]
+        )
+        if theirs:
+            return False
+        if self.max_waiting and waiting >= self.max_waiting:
+            return False
+        return not (
+            self.max_waiting_per_address and visitor["address"] and from_address >= self.max_waiting_per_address
+        )
 
     # ------------------------------------------------------------------
     # Waiting line (F16, F17): the rules and queries are in tools/waiting_line.py
@@ -383,10 +451,15 @@ class ImLivechatChannel(models.Model):
         self.env["discuss.channel"].flush_model(["livechat_waiting_since", "livechat_active"])
         return bool(waiting_line.waiting_places(self.env.cr, self.ids, limit=1))
 
-    def _can_wait_in_line(self):
-        """The line is on and an operator of the channel is present."""
+    def _can_wait_in_line(self, visitor=None):
+        """The line is on, an operator of the channel is present and the line
+        is not full; with `visitor` (_line_visitor), that visitor may wait."""
         self.ensure_one()
-        return bool(self.waiting_line and self._get_present_operator_counts().get(self.id))
+        if not (self.waiting_line and self._get_present_operator_counts().get(self.id)):
+            return False
+        if visitor is None:
+            visitor = {"address": False, "guest_id": False, "partner_id": False}
+        return self._visitor_may_wait(visitor)
 
     def _get_present_operator_counts(self):
         self.env["bus.presence"].flush_model()
@@ -441,6 +514,7 @@ class ImLivechatChannel(models.Model):
         stamped = operator_claim.own_stamps(self.env.cr)
         try:
             with self.env.cr.savepoint():
+                self.env["discuss.channel"]._livechat_close_gone_sessions(channels)
                 for channel in channels:
                     served += channel._serve_waiting_visitors()
                 self.env["discuss.channel"].sudo()._notify_waiting_line(channels)
@@ -549,6 +623,8 @@ class ImLivechatChannel(models.Model):
         available), following the routing rules. Stock code asking it while
         giving a session gets the decision this module took and claimed
         (_with_routing_decision); any other caller only asks."""
+        if len(self) != 1:
+            return self.env["res.users"]  # no such channel (channel_id 0, null): nobody, as stock
         decided = self.env.context.get(ROUTING_DECISION_KEY)
         if decided and decided[1] == self.id:
             return self.env["res.users"].browse(decided[0])

@@ -36,23 +36,17 @@ class ResUsers(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        # values, default_* keys and one's own saved defaults alike (a global
-        # default is a system administrator's choice)
-        defaults = rights.context_default_names(self.env)
-        own_default = (
-            self.env["ir.default"]
-            .sudo()
-            .search_count(
-                [
-                    ("field_id.model", "=", "res.users"),
-                    ("field_id.name", "=", "livechat_max_sessions"),
-                    ("user_id", "=", self.env.uid),
-                ]
-            )
+        # res.users cannot take the guard's mixin (its many2many with groups)
+        self.env["im_livechat.routing.guard"]._livechat_refuse_chosen(
+            self, self._livechat_defaults_refused(), vals_list
         )
-        if own_default or "livechat_max_sessions" in defaults or any("livechat_max_sessions" in v for v in vals_list):
-            self._check_livechat_manager()
         return super().create(vals_list)
+
+    def _livechat_defaults_refused(self):
+        """An operator's own limit: values, default_* keys, saved defaults."""
+        if rights.is_livechat_manager(self.env):
+            return {}
+        return {"livechat_max_sessions": _("Only Live Chat managers can set an operator's maximum of ongoing chats.")}
 
     def _livechat_chat_name(self):
         """The name visitors and colleagues see in live chats: the chat

@@ -14,3 +14,4 @@ from . import test_operator_limit
 from . import test_unanswered
 from . import test_transfer
 from . import test_cron_wakeup
+from . import test_line_edges

@@ -138,9 +138,17 @@ class TestOperatorLimitRightsOverHttp(HttpCase):
             {"context": {"default_livechat_max_sessions": 1}},
         )
         self.assertEqual(error, "odoo.exceptions.AccessError", "nor through a default_ key: " + str(message))
-        # nor through a default the administrator saved for themselves
+        # nor through a default the administrator saves for themselves: refused
         saved = self._call(self.admin, "ir.default", "set", ["res.users", "livechat_max_sessions", 1, True])
-        self.assertEqual(saved[0], "ok", "anyone may save defaults for themselves")
+        self.assertEqual(saved[0], "odoo.exceptions.AccessError", "saving it is choosing it")
+        # one saved before it was refused (as superuser here) is refused on create
+        self.env["ir.default"].sudo().create(
+            {
+                "field_id": self.env["ir.model.fields"]._get("res.users", "livechat_max_sessions").id,
+                "user_id": self.admin.id,
+                "json_value": "1",
+            }
+        )
         error, message = self._call(self.admin, "res.users", "create", [{"name": "New", "login": "rights_new_user"}])
         self.assertEqual(error, "odoo.exceptions.AccessError", "nor through a saved default: " + str(message))
         self.env.invalidate_all()

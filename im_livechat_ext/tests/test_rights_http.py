@@ -150,11 +150,19 @@ class TestRightsOverHttp(HttpCase):
             with self.subTest(label):
                 error, message = self._call(self.operator, "im_livechat.channel", method, args, kwargs)
                 self.assertEqual(error, "odoo.exceptions.AccessError", message)
-        # one's own saved default (any user may save defaults for themselves)
+        # one's own saved default: refused when saved
         saved = self._call(
             self.operator, "ir.default", "set", ["im_livechat.channel", "max_sessions_mode", "limited", True]
         )
-        self.assertEqual(saved[0], "ok")
+        self.assertEqual(saved[0], "odoo.exceptions.AccessError")
+        # one saved before it was refused (as superuser here): refused on create
+        self.env["ir.default"].sudo().create(
+            {
+                "field_id": self.env["ir.model.fields"]._get("im_livechat.channel", "max_sessions_mode").id,
+                "user_id": self.operator.id,
+                "json_value": '"limited"',
+            }
+        )
         error, message = self._call(self.operator, "im_livechat.channel", "create", [{"name": "Mine"}])
         self.assertEqual(error, "odoo.exceptions.AccessError", message)
         self.env["ir.default"].search([("user_id", "=", self.operator.id)]).unlink()

@@ -127,7 +127,20 @@ class TestTransfer(LivechatRoutingCase):
     def test_an_expert_of_another_channel_can_take_it(self):
         outsider = self._operator("Outsider", expertises=self.tech, join=False)
         self._transfer("/transfer Networking")
-        self.assertEqual(self.session.livechat_operator_id, outsider.partner_id, "experts are those of the expertise")
+        self.assertEqual(
+            self.session.livechat_operator_id, self.current.partner_id, "nobody's operator is handed no chat"
+        )
+        self.env["im_livechat.channel"].create({"name": "Elsewhere", "user_ids": [Command.set(outsider.ids)]})
+        self._transfer("/transfer Networking")
+        self.assertEqual(self.session.livechat_operator_id, outsider.partner_id, "an operator of another channel")
+
+    def test_the_chat_s_own_channel_comes_first(self):
+        elsewhere = self._operator("Elsewhere", expertises=self.tech, join=False)
+        self.env["im_livechat.channel"].create({"name": "Elsewhere", "user_ids": [Command.set(elsewhere.ids)]})
+        own = self._operator("Own", expertises=self.tech)
+        self._chat(own)  # busier than the other: the channel still comes first
+        self._transfer("/transfer Networking")
+        self.assertEqual(self.session.livechat_operator_id, own.partner_id)
 
     def test_an_over_chat_is_not_transferred(self):
         self._operator("Expert", expertises=self.tech)
@@ -164,6 +177,8 @@ class TestTransferOverHttp(HttpCase):
         cls.livechat = cls.env["im_livechat.channel"].create(
             {"name": "F20", "user_ids": [Command.set(cls.operator.ids)]}
         )
+        # the expert answers another channel: /transfer reaches operators only
+        cls.env["im_livechat.channel"].create({"name": "F20 customs", "user_ids": [Command.set(cls.expert.ids)]})
 
     def _call_transfer(self, session, login):
         self.authenticate(login, login.replace("_", "-"))

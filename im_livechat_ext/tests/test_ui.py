@@ -68,6 +68,8 @@ class TestUi(HttpCase):
         livechat = self.env["im_livechat.channel"].create(
             {"name": "Tour Transfer", "user_ids": [Command.set(operator.ids)]}
         )
+        # the expert answers the billing channel: /transfer reaches operators only
+        self.env["im_livechat.channel"].create({"name": "Tour Billing", "user_ids": [Command.set(expert.ids)]})
         # the visitor opens the chat and writes, over HTTP as the guest
         data = self.make_jsonrpc_request(
             "/im_livechat/get_session", {"anonymous_name": "Tina", "channel_id": livechat.id, "persisted": True}

@@ -259,15 +259,17 @@ class TestWaitingLine(LivechatRoutingCase):
         self.env["discuss.channel"].sudo()._notify_waiting_line(self.livechat)
         self.assertEqual(self.env.cr.sql_log_count - before, counts[0][1], "the same queries for 2,000 waiting")
         self.assertEqual(self.livechat.waiting_count, 2000)
-        self.env.cr.execute(
-            "SELECT count(*) FROM mail_message WHERE body LIKE %s", ["%number 2000 in line, about 20000 minutes%"]
+        self.env.cr.execute("SELECT count(*) FROM mail_message WHERE body = 'old'")
+        self.assertEqual(
+            self.env.cr.fetchone()[0], 1975, "behind the first 20 nothing is rewritten: their text does not move"
         )
-        self.assertEqual(self.env.cr.fetchone()[0], 1, "the 2,000th reads their place")
         last = sessions.sorted("livechat_queue_position")[-1]
         # 10 minutes each, 1 operator present holding 1 chat: 25th in line waits 250 minutes
         self.assertEqual(last.livechat_queue_position, 25)
         self.assertEqual(last.livechat_expected_wait, 25 * 600)
-        self.assertIn("about 250 minutes", self._line_text(last))
+        self.assertIn("behind at least 20 visitors", self._line_text(last))
+        twentieth = sessions.filtered(lambda session: session.livechat_queue_position == 20)
+        self.assertIn("number 20 in line, about 200 minutes", self._line_text(twentieth))
 
     def test_expected_wait_rules(self):
         self.assertEqual(waiting_line.expected_wait_seconds(3, 600, 2, 1), 900)

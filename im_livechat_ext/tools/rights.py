@@ -6,8 +6,3 @@ MANAGER_GROUP = "im_livechat.im_livechat_group_manager"
 def is_livechat_manager(env):
     """Live Chat managers (and the superuser) choose how chats are routed."""
     return env.su or env.user.has_group(MANAGER_GROUP)
-
-
-def context_default_names(env):
-    """Names of the fields that `default_*` context keys give a value."""
-    return {key.removeprefix("default_") for key in env.context if key.startswith("default_")}

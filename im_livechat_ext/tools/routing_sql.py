@@ -34,8 +34,11 @@ def int_array(ids):
 
 def ongoing_sessions_sql(now):
     """Ongoing chats per partner as rows (partner_id, ongoing): sessions the
-    operator takes part in, given directly or joined through a chatbot (which
-    keeps the bot as livechat operator).
+    operator was given, directly (the session's operator) or through a
+    chatbot's forward (which keeps the bot as livechat operator: the member
+    row says the routing gave it). A colleague who was merely added to a
+    session does not count it: nobody makes an operator look full by adding
+    them to chats.
 
     Driven from the ongoing sessions (few, by the partial index), their
     members read by index: the cost follows the chats open now, never an
@@ -43,13 +46,14 @@ def ongoing_sessions_sql(now):
     return SQL(
         """
         WITH ongoing_session AS MATERIALIZED (
-            SELECT id FROM discuss_channel
+            SELECT id, livechat_operator_id FROM discuss_channel
              WHERE channel_type = 'livechat' AND livechat_active
                AND GREATEST(create_date, last_interest_dt) >= %s
         )
         SELECT member.partner_id, COUNT(*) AS ongoing
           FROM ongoing_session session
           JOIN discuss_channel_member member ON member.channel_id = session.id AND member.partner_id IS NOT NULL
+         WHERE member.partner_id = session.livechat_operator_id OR member.livechat_assigned
          GROUP BY member.partner_id""",
         now - ONGOING_WINDOW,
     )

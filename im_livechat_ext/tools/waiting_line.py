@@ -13,6 +13,8 @@ the few queries it needs, each one whatever the length of the line.
   than MIN_HISTORY_SESSIONS of them.
 """
 
+import hashlib
+import hmac
 import math
 from datetime import timedelta
 
@@ -26,6 +28,13 @@ HISTORY = timedelta(days=14)
 MIN_HISTORY_SESSIONS = 3
 # at most this many of the latest finished sessions make the median
 RECENT_SESSIONS = 200
+# the first this many of a line see their exact place, live; those behind
+# them read a text that does not change as the line moves, so that a move
+# rewrites (and sends over the bus) at most this many line messages
+LIVE_PLACES = 20
+# a waiting visitor whose browser has not been seen for this long (no open
+# bus connection, no message) leaves the line
+GONE_AFTER = timedelta(minutes=5)
 
 
 def expected_wait_seconds(place, median_handling_seconds, operators_present, chats_per_operator):
@@ -38,6 +47,12 @@ def expected_wait_seconds(place, median_handling_seconds, operators_present, cha
 
 def line_message(env, place, wait_seconds):
     """The sentence the visitor reads in the chat window, in env's language."""
+    if place > LIVE_PLACES:
+        return env._(
+            "You are in line behind at least %(count)s visitors. Your place will show here once you are among "
+            "the first %(count)s.",
+            count=LIVE_PLACES,
+        )
     if wait_seconds:
         minutes = max(1, round(wait_seconds / 60))
         if minutes == 1:
@@ -169,3 +184,103 @@ def lock_next_waiting_session(cr, channel_id, skip_ids=(), look_ahead=20):
         ):
             return session_id
     return None
+
+
+def address_digest(secret, address):
+    """What the line keeps of a visitor's network address: a keyed digest,
+    enough to count visitors from one address, not to read it back."""
+    if not address:
+        return False
+    return hmac.new(secret.encode(), address.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def line_counts(cr, channel_id, address=None, guest_id=None, partner_id=None):
+    """(visitors waiting in the channel's line, of them from `address`, of
+    them being this guest or partner), in one query."""
+    cr.execute(
+        SQL(
+            """SELECT COUNT(*),
+                      COUNT(*) FILTER (WHERE session.livechat_waiting_address = %(address)s),
+                      COUNT(*) FILTER (WHERE EXISTS (
+                          SELECT 1 FROM discuss_channel_member member
+                           WHERE member.channel_id = session.id
+                             AND (member.guest_id = %(guest)s OR member.partner_id = %(partner)s)))
+                 FROM discuss_channel session
+                WHERE session.livechat_channel_id = %(channel)s
+                  AND session.livechat_waiting_since IS NOT NULL AND session.livechat_active""",
+            address=address or None,
+            guest=guest_id or None,
+            partner=partner_id or None,
+            channel=channel_id,
+        )
+    )
+    return cr.fetchone()
+
+
+def gone_waiting_sessions(cr, channel_ids, now):
+    """Ids of the waiting sessions of these channels whose visitor has not
+    been seen for GONE_AFTER: no bus connection of theirs open or polled
+    since (guest, or the user of a partner member other than the session's
+    operator), and no message of theirs since. One query."""
+    seen_after = now - GONE_AFTER
+    cr.execute(
+        SQL(
+            """SELECT session.id FROM discuss_channel session
+                WHERE session.livechat_channel_id = ANY(%(channels)s)
+                  AND session.livechat_waiting_since IS NOT NULL AND session.livechat_active
+                  AND session.livechat_waiting_since < %(seen_after)s
+                  -- a visitor there is, whose browser can be seen (stock gives every one a member)
+                  AND EXISTS (
+                      SELECT 1 FROM discuss_channel_member member
+                       WHERE member.channel_id = session.id
+                         AND (member.guest_id IS NOT NULL
+                              OR member.partner_id IS DISTINCT FROM session.livechat_operator_id))
+                  AND NOT EXISTS (
+                      SELECT 1 FROM discuss_channel_member member
+                        JOIN bus_presence presence
+                          ON presence.guest_id = member.guest_id
+                          OR presence.user_id IN (SELECT id FROM res_users WHERE partner_id = member.partner_id)
+                       WHERE member.channel_id = session.id
+                         AND member.partner_id IS DISTINCT FROM session.livechat_operator_id
+                         AND (presence.status != 'offline' OR presence.last_poll >= %(seen_after)s))
+                  AND NOT EXISTS (
+                      SELECT 1 FROM mail_message message
+                       WHERE message.model = 'discuss.channel' AND message.res_id = session.id
+                         AND message.message_type = 'comment' AND message.date >= %(seen_after)s
+                         AND (message.author_guest_id IS NOT NULL
+                              OR message.author_id IS DISTINCT FROM session.livechat_operator_id))
+                ORDER BY session.id""",
+            channels=list(channel_ids),
+            seen_after=seen_after,
+        )
+    )
+    return [row[0] for row in cr.fetchall()]
+
+
+def silent_closed_sessions(cr, root_partner_id, older_than, limit):
+    """Ids of closed live chat sessions, untouched since `older_than`, with
+    messages all of which are notices of OdooBot (`root_partner_id`): a
+    visitor who waited in line and wrote nothing, as empty as the sessions
+    stock deletes after an hour (those with no message at all are stock's)."""
+    cr.execute(
+        SQL(
+            """SELECT session.id FROM discuss_channel session
+                WHERE session.channel_type = 'livechat' AND session.livechat_channel_id IS NOT NULL
+                  AND NOT session.livechat_active AND session.livechat_waiting_since IS NULL
+                  AND COALESCE(session.write_date, session.create_date) < %(older_than)s
+                  AND EXISTS (SELECT 1 FROM mail_message message
+                               WHERE message.model = 'discuss.channel' AND message.res_id = session.id)
+                  AND NOT EXISTS (
+                      SELECT 1 FROM mail_message message
+                       WHERE message.model = 'discuss.channel' AND message.res_id = session.id
+                         AND (message.message_type != 'notification'
+                              OR message.author_id IS DISTINCT FROM %(root)s
+                              OR message.author_guest_id IS NOT NULL))
+                ORDER BY session.id
+                LIMIT %(limit)s""",
+            older_than=older_than,
+            root=root_partner_id,
+            limit=limit,
+        )
+    )
+    return [row[0] for row in cr.fetchall()]

@@ -1,0 +1,87 @@
+from datetime import timedelta
+
+from markupsafe import Markup
+
+from odoo import api, fields, models
+
+from ..tools import waiting_line
+
+# sessions deleted per run of the autovacuum, as stock's empty ones
+SILENT_SESSIONS_BATCH = 1000
+
+
+class DiscussChannel(models.Model):
+    """The edges of the waiting line: visitors who leave it without being
+    served (missed, gone) and what is left of them."""
+
+    _inherit = "discuss.channel"
+
+    def _livechat_leave_line(self):
+        """Out of the line, without an operator: no place, no address kept."""
+        self.sudo().write(
+            {"livechat_waiting_since": False, "livechat_waiting_address": False, "livechat_waiting_message_id": False}
+        )
+
+    def _livechat_miss_waiting_visitors(self):
+        """These waiting visitors cannot be served any more (their channel is
+        deleted, the module uninstalled): they leave the line, keep their
+        session and everything written in it, and are told so in their
+        language. Their place messages become the notice."""
+        waiting = self.sudo().filtered(lambda session: session.livechat_waiting_since and session.livechat_active)
+        for session in waiting:
+            env = self.with_context(lang=session.livechat_lang_id.code or "en_US").env
+            session._livechat_replace_line_message(
+                Markup('<div class="o_livechat_missed">%s</div>') % session._livechat_missed_notice(env)
+            )
+        waiting._livechat_leave_line()
+        return waiting
+
+    def _livechat_missed_notice(self, env):
+        """What a missed visitor reads, in env's language."""
+        return env._(
+            "Nobody can answer this chat now. Your messages are kept: our team will read them and "
+            "come back to you as soon as possible."
+        )
+
+    def _livechat_replace_line_message(self, body):
+        """The visitor's place message says `body` instead, live (a new
+        message when the session has none of its own)."""
+        self.ensure_one()
+        message = self.livechat_waiting_message_id
+        if message and message.model == "discuss.channel" and message.res_id == self.id:
+            message.body = body
+            self._send_new_body(message.id, body)
+        else:
+            self._post_line_notice(body)
+
+    @api.model
+    def _livechat_close_gone_sessions(self, livechat_channels):
+        """F16: waiting visitors of these channels whose browser has not been
+        seen for a while leave the line, their session closed: nobody is
+        there to serve. Two queries, whatever their number."""
+        self.env.flush_all()
+        gone = self.sudo().browse(
+            waiting_line.gone_waiting_sessions(self.env.cr, livechat_channels.ids, fields.Datetime.now())
+        )
+        if gone:
+            gone.write(
+                {
+                    "livechat_active": False,
+                    "livechat_waiting_since": False,
+                    "livechat_waiting_address": False,
+                }
+            )
+        return gone
+
+    @api.autovacuum
+    def _gc_empty_livechat_sessions(self):
+        """Stock deletes sessions without a message after an hour; a visitor
+        who only waited in line has OdooBot's notices in theirs and nothing
+        else: deleted likewise once closed, so that a flood of them does not
+        stay."""
+        result = super()._gc_empty_livechat_sessions()
+        older_than = fields.Datetime.now() - timedelta(hours=1)
+        root = self.env.ref("base.partner_root")
+        silent = waiting_line.silent_closed_sessions(self.env.cr, root.id, older_than, SILENT_SESSIONS_BATCH)
+        self.sudo().browse(silent).unlink()
+        return result
