@@ -271,12 +271,12 @@ cmd_test() {
 
 cmd_bench() {
     setup
-    "$VENV/bin/python" "$REPO/tools/bench_routing.py" --odoo-dir "$ODOO_DIR" --addons-path "$ADDONS_PATH" "$@"
+    PYTHONPATH="$REPO/tools" "$VENV/bin/python" "$REPO/tools/measure/bench_routing.py" --odoo-dir "$ODOO_DIR" --addons-path "$ADDONS_PATH" "$@"
 }
 
 cmd_stress() {
     setup
-    "$VENV/bin/python" "$REPO/tools/stress_livechat.py" --odoo-dir "$ODOO_DIR" --addons-path "$ADDONS_PATH" "$@"
+    PYTHONPATH="$REPO/tools" "$VENV/bin/python" "$REPO/tools/measure/stress_livechat.py" --odoo-dir "$ODOO_DIR" --addons-path "$ADDONS_PATH" "$@"
 }
 
 case "${1:-}" in

@@ -12,4 +12,5 @@ from . import im_livechat_operator_removal
 from . import im_livechat_operator_status
 from . import discuss_channel_member
 from . import bus_presence
+from . import ir_websocket
 from . import im_livechat_waiting_line

@@ -53,10 +53,12 @@ class ChatbotScriptStep(models.Model):
             lang = session_sudo.livechat_visitor_id.lang_id.code
         expertises = self.sudo().operator_expertise_ids.filtered("active")
         visitor = livechat._line_visitor()
-        if livechat._has_waiting_visitors() and livechat._can_wait_in_line(visitor):
-            # nobody overtakes the line: behind those already waiting
-            session_sudo._livechat_enter_waiting_line(expertises, visitor)
-            livechat._trigger_waiting_line_dispatch()
+        if livechat._has_waiting_visitors():
+            # nobody overtakes the line: behind those already waiting, or,
+            # beyond its bounds, nobody available (the script goes on)
+            if livechat._can_wait_in_line(visitor):
+                session_sudo._livechat_enter_waiting_line(expertises, visitor)
+                livechat._trigger_waiting_line_dispatch()
             return self.env["mail.message"]
         if livechat._waits_for_expert(expertises) and livechat._can_wait_in_line(visitor):
             # F17: an expert is present but busy: wait for them in line

@@ -163,11 +163,9 @@ class DiscussChannel(models.Model):
         if rights.is_livechat_manager(self.env):
             return
         for vals in vals_list:
-            chosen = (
-                vals.get("livechat_operator_id")
-                or self.env.context.get("default_livechat_operator_id")
-                or self.env["ir.default"]._get_model_defaults(self._name).get("livechat_operator_id")
-            )
+            if vals.get("channel_type", self.env.context.get("default_channel_type")) != "livechat":
+                continue
+            chosen = vals.get("livechat_operator_id") or self.env.context.get("default_livechat_operator_id")
             if chosen and chosen != self.env.user.partner_id.id:
                 bots = self.env["chatbot.script"].sudo().search([("operator_partner_id", "=", chosen)], limit=1)
                 if not bots:
@@ -176,13 +174,23 @@ class DiscussChannel(models.Model):
     def _livechat_guarded_fields(self):
         """Readonly in views is not enforced on RPC: a member of a session
         must not jump the line, point it at another visitor's message, nor
-        choose who is skipped; the routing writes these as superuser."""
+        choose who is skipped; the routing writes these as superuser. What
+        the routing reads of a chat (expertise, language) is the routing's
+        or a manager's to set."""
         if self.env.su:
             return {}
-        return {
+        guarded = {
             **dict.fromkeys(WAITING_LINE_FIELDS, _("Only the waiting line itself puts a visitor in line.")),
             **dict.fromkeys(ROUTING_FACT_FIELDS, _("Only the routing itself records who was skipped or transferred.")),
         }
+        if not rights.is_livechat_manager(self.env):
+            guarded.update(
+                dict.fromkeys(
+                    ROUTED_BY_MANAGERS - {"livechat_operator_id"},
+                    _("Only the routing itself chooses the operator of a live chat."),
+                )
+            )
+        return guarded
 
     def _livechat_routing_only_fields(self):
         return WAITING_LINE_FIELDS | ROUTING_FACT_FIELDS
@@ -678,10 +686,26 @@ class DiscussChannel(models.Model):
         user = self.env.user
         if not (
             self.channel_type == "livechat"
-            and user._is_internal()
+            and user.has_group("im_livechat.im_livechat_group_user")
             and (self.is_member or rights.is_livechat_manager(self.env))
         ):
             raise AccessError(_("Only the operators of a live chat can transfer it."))
+        if not self._livechat_has_visitor():
+            # a chat someone opened with nobody to serve would only make the
+            # expert it goes to look busy
+            raise AccessError(_("Only a chat with a visitor can be transferred."))
+
+    def _livechat_has_visitor(self):
+        """A visitor is in this chat: a guest, or a partner who is no internal user."""
+        self.ensure_one()
+        members = self.sudo().channel_member_ids
+        return bool(
+            members.guest_id
+            or members.partner_id.filtered(
+                lambda partner: not partner.user_ids or all(user.share for user in partner.user_ids)
+            )
+            - self.sudo().livechat_operator_id
+        )
 
     def _transfer_help(self, excluded):
         """Each expertise with how many of its operators can take a chat now."""

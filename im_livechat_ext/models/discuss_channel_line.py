@@ -24,7 +24,7 @@ class DiscussChannel(models.Model):
 
     def _livechat_miss_waiting_visitors(self):
         """These waiting visitors cannot be served any more (their channel is
-        deleted, the module uninstalled): they leave the line, keep their
+        deleted, the module uninstalled, their browser is gone): they leave the line, keep their
         session and everything written in it, and are told so in their
         language. Their place messages become the notice."""
         waiting = self.sudo().filtered(lambda session: session.livechat_waiting_since and session.livechat_active)
@@ -55,33 +55,36 @@ class DiscussChannel(models.Model):
             self._post_line_notice(body)
 
     @api.model
-    def _livechat_close_gone_sessions(self, livechat_channels):
+    def _livechat_release_gone_visitors(self, livechat_channels):
         """F16: waiting visitors of these channels whose browser has not been
-        seen for a while leave the line, their session closed: nobody is
-        there to serve. Two queries, whatever their number."""
+        seen for a while leave the line, missed: their session is kept and
+        tells them so, should they come back. Two queries to find and lock
+        them, whatever their number; one another transaction holds is left
+        to the next dispatch."""
         self.env.flush_all()
         gone = self.sudo().browse(
             waiting_line.gone_waiting_sessions(self.env.cr, livechat_channels.ids, fields.Datetime.now())
         )
-        if gone:
-            gone.write(
-                {
-                    "livechat_active": False,
-                    "livechat_waiting_since": False,
-                    "livechat_waiting_address": False,
-                }
-            )
-        return gone
+        return gone._livechat_miss_waiting_visitors()
+
+    @api.model
+    def _livechat_delete_silent_sessions(self, limit=SILENT_SESSIONS_BATCH):
+        """Delete up to `limit` sessions out of the line in which only
+        OdooBot wrote, untouched for an hour (a visitor who waited and wrote
+        nothing). Returns whether more are left."""
+        older_than = fields.Datetime.now() - timedelta(hours=1)
+        root = self.env.ref("base.partner_root")
+        silent = waiting_line.silent_line_sessions(self.env.cr, root.id, older_than, limit + 1)
+        self.sudo().browse(silent[:limit]).unlink()
+        return len(silent) > limit
 
     @api.autovacuum
     def _gc_empty_livechat_sessions(self):
         """Stock deletes sessions without a message after an hour; a visitor
         who only waited in line has OdooBot's notices in theirs and nothing
-        else: deleted likewise once closed, so that a flood of them does not
-        stay."""
+        else: deleted likewise (the line's scheduled action deletes them
+        too, a batch a minute, so that a flood of them does not stay)."""
         result = super()._gc_empty_livechat_sessions()
-        older_than = fields.Datetime.now() - timedelta(hours=1)
-        root = self.env.ref("base.partner_root")
-        silent = waiting_line.silent_closed_sessions(self.env.cr, root.id, older_than, SILENT_SESSIONS_BATCH)
-        self.sudo().browse(silent).unlink()
+        while self._livechat_delete_silent_sessions():
+            pass
         return result

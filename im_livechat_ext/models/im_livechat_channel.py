@@ -514,7 +514,7 @@ class ImLivechatChannel(models.Model):
         stamped = operator_claim.own_stamps(self.env.cr)
         try:
             with self.env.cr.savepoint():
-                self.env["discuss.channel"]._livechat_close_gone_sessions(channels)
+                self.env["discuss.channel"]._livechat_release_gone_visitors(channels)
                 for channel in channels:
                     served += channel._serve_waiting_visitors()
                 self.env["discuss.channel"].sudo()._notify_waiting_line(channels)
@@ -592,8 +592,12 @@ class ImLivechatChannel(models.Model):
 
     @api.model
     def _cron_dispatch_waiting_visitors(self):
-        """Safety net: sessions going idle free slots with nobody acting."""
+        """Safety net: sessions going idle free slots with nobody acting;
+        and what a flood of visitors who waited and wrote nothing left is
+        deleted, a batch a run (the next run goes on)."""
         self._dispatch_waiting_visitors()
+        if self.env["discuss.channel"]._livechat_delete_silent_sessions():
+            self._trigger_waiting_line_dispatch()
 
     @api.model
     def _detect_visitor_lang(self):

@@ -82,6 +82,26 @@ def chatbot_session(env, livechat, bot_partner, **values):
     )
 
 
+def visitor_session(env, livechat, operator, guest_name="Visitor"):
+    """A session of a guest visitor with `operator`, as get_session opens it."""
+    guest = env["mail.guest"].create({"name": guest_name})
+    session = ongoing_chat(env, livechat, operator, name=f"{guest_name} {operator.name}")
+    session.write({"anonymous_name": guest_name, "channel_member_ids": [Command.create({"guest_id": guest.id})]})
+    return session, guest
+
+
+def post_as_guest(session, guest, body, seconds_ago=0):
+    """The visitor writes (`seconds_ago` in the past)."""
+    public = session.env.ref("base.public_user")
+    message = session.with_user(public).with_context(guest=guest).message_post(body=body, message_type="comment")
+    message = message.sudo()
+    if seconds_ago:
+        past = fields.Datetime.now() - timedelta(seconds=seconds_ago)
+        session.env.cr.execute("UPDATE mail_message SET create_date = %s WHERE id = %s", [past, message.id])
+        message.invalidate_recordset(["create_date"])
+    return message
+
+
 def drop_committed(env, livechat_id, user_ids, chats_too=False):
     """Remove what a test with real commits left: the channel's sessions (and,
     with `chats_too`, the users' direct chats), the channel, the users."""

@@ -1,11 +1,14 @@
 from datetime import timedelta
+from functools import partial
 
 from odoo import Command, fields
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import BaseCase, HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
+from odoo.addons.bus.tests.common import WebsocketCase
+
 from ..tools import waiting_line
-from .common import call_kw, ongoing_chat
+from .common import call_kw, ongoing_chat, visitor_session
 
 
 @tagged("post_install", "-at_install")
@@ -111,9 +114,10 @@ class TestLineEdgesOverHttp(HttpCase):
         self.assertTrue(self._visitor_asks(), "0 = no bound")
 
     def test_visitors_gone_leave_the_line_and_their_silent_session_goes(self):
-        """Nobody seen for GONE_AFTER: out of the line, closed; an hour later
-        a session where they wrote nothing is deleted as stock's empty ones.
-        A visitor whose browser is connected, or who wrote, stays."""
+        """Nobody seen for GONE_AFTER: out of the line, missed (session kept,
+        told); an hour later a session where they wrote nothing is deleted
+        as stock's empty ones. A visitor whose browser is connected, or who
+        wrote, keeps their place."""
         gone, connected, wrote = (self._visitor_asks() for _i in range(3))
         self.env["bus.presence"].create({"guest_id": connected.channel_member_ids.guest_id.id, "status": "online"})
         past = fields.Datetime.now() - waiting_line.GONE_AFTER - timedelta(seconds=10)
@@ -126,19 +130,19 @@ class TestLineEdgesOverHttp(HttpCase):
         self.env.invalidate_all()
         self.livechat._dispatch_waiting_visitors()
         self.assertEqual(self._waiting(), connected | wrote)
-        self.assertFalse(gone.livechat_active, "the gone visitor's session is closed")
+        self.assertTrue(gone.livechat_active, "the gone visitor's session is kept")
+        self.assertIn("Nobody can answer", gone.message_ids[0].body, "and tells them, should they come back")
         self.assertEqual(connected.livechat_queue_position, 1, "those behind moved up")
         # an hour later the silent session is deleted, not the others
-        wrote._close_livechat_session()
         self.env.flush_all()
         self.env.cr.execute(
             "UPDATE discuss_channel SET write_date = %s WHERE id IN %s",
-            [fields.Datetime.now() - timedelta(hours=2), (gone.id, wrote.id)],
+            [fields.Datetime.now() - timedelta(hours=2), (gone.id, wrote.id, connected.id)],
         )
-        self.env["discuss.channel"]._gc_empty_livechat_sessions()
+        self.livechat._cron_dispatch_waiting_visitors()
         self.assertFalse(gone.exists(), "a line-only session is deleted after an hour")
         self.assertTrue(wrote.exists(), "a session where the visitor wrote is kept")
-        self.assertTrue(connected.exists())
+        self.assertTrue(connected.exists(), "a visitor still waiting is kept")
 
     def test_a_move_of_the_line_notifies_a_bounded_number_of_visitors(self):
         """One visitor leaving the head of a long line rewrites and sends only
@@ -198,10 +202,19 @@ class TestLineEdgesOverHttp(HttpCase):
             self.employee,
             "discuss.channel",
             "create",
-            [{"name": "Jumper", "channel_type": "livechat", "livechat_channel_id": self.livechat.id}],
+            [
+                {
+                    "name": "Jumper",
+                    "channel_type": "livechat",
+                    "livechat_channel_id": self.livechat.id,
+                    "livechat_operator_id": self.employee.partner_id.id,
+                }
+            ],
         )
-        self.assertEqual(error, "odoo.exceptions.AccessError", "refused on create as in values")
-        self.assertFalse(self.env["discuss.channel"].search([("name", "=", "Jumper")]))
+        self.assertEqual(error, "ok")
+        jumper = self.env["discuss.channel"].search([("name", "=", "Jumper")])
+        self.assertTrue(jumper)
+        self.assertFalse(jumper.livechat_waiting_since, "the saved default is not applied")
         # the chat the employee opens as a website visitor (created as superuser): never applied
         session = self._visitor_asks(new_browser=False)
         self.assertNotEqual(session.livechat_waiting_since.year, 2000)
@@ -288,7 +301,7 @@ class TestLineEdgesOverHttp(HttpCase):
         self.env["bus.presence"].create({"user_id": nobodys.id, "status": "online"})
         nobodys.livechat_expertise_ids = billing
         self.livechat.max_sessions_mode = "unlimited"
-        session = ongoing_chat(self.env, self.livechat, self.operator, name="Transfer me")
+        session, _guest = visitor_session(self.env, self.livechat, self.operator, guest_name="Transfer me")
         self.authenticate("edge_operator", "edge_operator")
         self.make_jsonrpc_request(
             "/web/dataset/call_kw/discuss.channel/execute_command_transfer",
@@ -314,6 +327,50 @@ class TestLineEdgesOverHttp(HttpCase):
         )
         self.env.invalidate_all()
         self.assertEqual(session.livechat_operator_id, nobodys.partner_id)
+
+    def test_only_operators_transfer_chats_with_a_visitor(self):
+        """A plain employee opens a chat naming themselves its operator and
+        transfers it, to make an expert look busy: refused; so is an
+        operator's transfer of a chat nobody visits."""
+        billing = self.env["im_livechat.expertise"].create(
+            {"name": "Edge transfer", "user_ids": [Command.set(self.colleague.ids)]}
+        )
+        self.livechat.write({"user_ids": [Command.link(self.colleague.id)], "max_sessions_mode": "unlimited"})
+        for attacker in (self.employee, self.operator):
+            error, session_id = self._call(
+                attacker,
+                "discuss.channel",
+                "create",
+                [
+                    {
+                        "name": f"Empty {attacker.login}",
+                        "channel_type": "livechat",
+                        "livechat_active": True,
+                        "livechat_channel_id": self.livechat.id,
+                        "livechat_operator_id": attacker.partner_id.id,
+                        "channel_member_ids": [Command.create({"partner_id": attacker.partner_id.id})],
+                    }
+                ],
+            )
+            self.assertEqual(error, "ok")
+            error, _message = self._call(
+                attacker,
+                "discuss.channel",
+                "execute_command_transfer",
+                [[session_id]],
+                {"body": "/transfer Edge transfer"},
+            )
+            self.assertEqual(error, "odoo.exceptions.AccessError")
+            self.assertEqual(self.env["discuss.channel"].browse(session_id).livechat_operator_id, attacker.partner_id)
+        self.assertTrue(billing.user_ids)
+
+    def test_an_administrator_s_default_for_everybody_blocks_nobody(self):
+        """A default saved for everybody is an administrator's choice, not the
+        operator's: an operator still creates a channel."""
+        self.env["ir.default"].set("im_livechat.channel", "max_waiting", 5)
+        error, _message = self._call(self.operator, "im_livechat.channel", "create", [{"name": "Plain edge"}])
+        self.assertEqual(error, "ok")
+        self.assertEqual(self.env["im_livechat.channel"].search([("name", "=", "Plain edge")]).max_waiting, 5)
 
     # ------------------------------------------------------------------
     # 6. Bad channel ids
@@ -348,3 +405,67 @@ class TestLineEdgesOverHttp(HttpCase):
         )
         self.assertEqual(error, "ok")
         self.assertEqual(self.livechat.max_waiting, 7)
+
+
+@tagged("post_install", "-at_install")
+class TestLineSeesEmbeddedVisitors(WebsocketCase):
+    """A visitor's window subscribes to its guest channel with the guest's
+    token, without the guest cookie (the external embed, or a connection
+    opened before the first chat): they are seen, and keep their place."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        operator = new_test_user(
+            cls.env, login="edge_ws_op", groups="base.group_user,im_livechat.im_livechat_group_user"
+        )
+        cls.env["bus.presence"].create({"user_id": operator.id, "status": "online"})
+        cls.livechat = cls.env["im_livechat.channel"].create(
+            {
+                "name": "Edges over the bus",
+                "user_ids": [Command.set(operator.ids)],
+                "max_sessions_mode": "limited",
+                "max_sessions": 1,
+                "waiting_line": True,
+            }
+        )
+        ongoing_chat(cls.env, cls.livechat, operator)
+
+    def _waits(self):
+        self.opener.cookies.clear()
+        data = self.make_jsonrpc_request(
+            "/im_livechat/get_session", {"anonymous_name": "Embed", "channel_id": self.livechat.id}
+        )
+        return self.env["discuss.channel"].browse(data["discuss.channel"][0]["id"])
+
+    def test_a_subscribed_visitor_is_seen_and_keeps_their_place(self):
+        embedded, unseen = self._waits(), self._waits()
+        guest = embedded.channel_member_ids.guest_id
+        self.assertFalse(self.env["bus.presence"].search([("guest_id", "=", guest.id)]))
+        websocket = self.websocket_connect()  # a session of its own: no guest cookie
+        self.subscribe(
+            websocket, [f"mail.guest_{guest.sudo()._format_auth_cookie()}"], self.env["bus.bus"]._bus_last_id()
+        )
+        presence = self.env["bus.presence"].search([("guest_id", "=", guest.id)])
+        self.assertEqual(presence.status, "online")
+        past = fields.Datetime.now() - waiting_line.GONE_AFTER - timedelta(seconds=10)
+        self.env.cr.execute(
+            "UPDATE discuss_channel SET livechat_waiting_since = %s WHERE id IN %s", [past, (embedded.id, unseen.id)]
+        )
+        self.env.invalidate_all()
+        self.livechat._dispatch_waiting_visitors()
+        self.env.invalidate_all()
+        self.assertEqual(embedded.livechat_queue_position, 1, "seen: keeps their place")
+        self.assertFalse(unseen.livechat_waiting_since, "never seen: out of the line")
+
+
+class TestAddressDigest(BaseCase):
+    def test_an_ipv6_subscriber_counts_once(self):
+        digest = partial(waiting_line.address_digest, "secret")
+        self.assertEqual(digest("2001:db8:1:2::1"), digest("2001:db8:1:2:ffff::9"), "one /64, one address")
+        self.assertNotEqual(digest("2001:db8:1:2::1"), digest("2001:db8:1:3::1"))
+        self.assertEqual(digest("::ffff:192.0.2.7"), digest("192.0.2.7"))
+        self.assertNotEqual(digest("192.0.2.7"), digest("192.0.2.8"))
+        self.assertEqual(digest("not an address"), digest("not an address"))
+        self.assertFalse(digest(None))
+        self.assertNotIn("192.0.2.7", digest("192.0.2.7"), "the address cannot be read back")

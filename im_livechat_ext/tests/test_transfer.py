@@ -3,8 +3,7 @@ import json
 from odoo import Command
 from odoo.tests import HttpCase, new_test_user, tagged
 
-from .common import LivechatRoutingCase, chatbot_session, rpc_error
-from .test_unanswered import visitor_session
+from .common import LivechatRoutingCase, chatbot_session, rpc_error, visitor_session
 
 
 def transient_messages(env, partner):
@@ -72,6 +71,7 @@ class TestTransfer(LivechatRoutingCase):
         manager.groups_id = [Command.link(self.env.ref("im_livechat.im_livechat_group_manager").id)]
         session = chatbot_session(self.env, self.livechat, bot_partner)
         session.add_members(partner_ids=human.partner_id.ids, post_joined_message=False)
+        session.add_members(guest_ids=self.guest.ids, post_joined_message=False)
         session.with_user(manager).execute_command_transfer(body="/transfer Networking")
         self.env.invalidate_all()
         self.assertEqual(session._livechat_human_members(), expert.partner_id)

@@ -4,31 +4,19 @@ from datetime import timedelta
 
 import psycopg2.errors
 
-from odoo import SUPERUSER_ID, Command, api, fields
+from odoo import SUPERUSER_ID, Command, api
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
-from .common import LivechatRoutingCase, chatbot_session, drop_committed, ongoing_chat, rpc_error
-
-
-def visitor_session(env, livechat, operator, guest_name="Visitor"):
-    """A session of a guest visitor with `operator`, as get_session opens it."""
-    guest = env["mail.guest"].create({"name": guest_name})
-    session = ongoing_chat(env, livechat, operator, name=f"{guest_name} {operator.name}")
-    session.write({"anonymous_name": guest_name, "channel_member_ids": [Command.create({"guest_id": guest.id})]})
-    return session, guest
-
-
-def post_as_guest(session, guest, body, seconds_ago=0):
-    """The visitor writes (`seconds_ago` in the past)."""
-    public = session.env.ref("base.public_user")
-    message = session.with_user(public).with_context(guest=guest).message_post(body=body, message_type="comment")
-    message = message.sudo()
-    if seconds_ago:
-        past = fields.Datetime.now() - timedelta(seconds=seconds_ago)
-        session.env.cr.execute("UPDATE mail_message SET create_date = %s WHERE id = %s", [past, message.id])
-        message.invalidate_recordset(["create_date"])
-    return message
+from .common import (
+    LivechatRoutingCase,
+    chatbot_session,
+    drop_committed,
+    ongoing_chat,
+    post_as_guest,
+    rpc_error,
+    visitor_session,
+)
 
 
 @tagged("post_install", "-at_install")

@@ -15,6 +15,7 @@ the few queries it needs, each one whatever the length of the line.
 
 import hashlib
 import hmac
+import ipaddress
 import math
 from datetime import timedelta
 
@@ -188,10 +189,20 @@ def lock_next_waiting_session(cr, channel_id, skip_ids=(), look_ahead=20):
 
 def address_digest(secret, address):
     """What the line keeps of a visitor's network address: a keyed digest,
-    enough to count visitors from one address, not to read it back."""
+    enough to count visitors from one address, not to read it back. An
+    IPv6 address counts as its /64 network (one subscriber's share), an
+    IPv4-mapped one as its IPv4 address."""
     if not address:
         return False
-    return hmac.new(secret.encode(), address.encode(), hashlib.sha256).hexdigest()[:32]
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        key = address
+    else:
+        if parsed.version == 6 and parsed.ipv4_mapped:
+            parsed = parsed.ipv4_mapped
+        key = str(ipaddress.ip_network(f"{parsed}/64", strict=False)) if parsed.version == 6 else str(parsed)
+    return hmac.new(secret.encode(), key.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def line_counts(cr, channel_id, address=None, guest_id=None, partner_id=None):
@@ -219,9 +230,11 @@ def line_counts(cr, channel_id, address=None, guest_id=None, partner_id=None):
 
 def gone_waiting_sessions(cr, channel_ids, now):
     """Ids of the waiting sessions of these channels whose visitor has not
-    been seen for GONE_AFTER: no bus connection of theirs open or polled
-    since (guest, or the user of a partner member other than the session's
-    operator), and no message of theirs since. One query."""
+    been seen for GONE_AFTER, locked for this transaction (one another
+    transaction holds is left to a later dispatch): no bus connection of
+    theirs open or polled since (their guest, or the user of a partner
+    member other than the session's operator), no message of theirs since.
+    One query; each presence is read by its unique index."""
     seen_after = now - GONE_AFTER
     cr.execute(
         SQL(
@@ -237,9 +250,13 @@ def gone_waiting_sessions(cr, channel_ids, now):
                               OR member.partner_id IS DISTINCT FROM session.livechat_operator_id))
                   AND NOT EXISTS (
                       SELECT 1 FROM discuss_channel_member member
-                        JOIN bus_presence presence
-                          ON presence.guest_id = member.guest_id
-                          OR presence.user_id IN (SELECT id FROM res_users WHERE partner_id = member.partner_id)
+                        JOIN bus_presence presence ON presence.guest_id = member.guest_id
+                       WHERE member.channel_id = session.id
+                         AND (presence.status != 'offline' OR presence.last_poll >= %(seen_after)s))
+                  AND NOT EXISTS (
+                      SELECT 1 FROM discuss_channel_member member
+                        JOIN res_users visitor ON visitor.partner_id = member.partner_id
+                        JOIN bus_presence presence ON presence.user_id = visitor.id
                        WHERE member.channel_id = session.id
                          AND member.partner_id IS DISTINCT FROM session.livechat_operator_id
                          AND (presence.status != 'offline' OR presence.last_poll >= %(seen_after)s))
@@ -249,7 +266,8 @@ def gone_waiting_sessions(cr, channel_ids, now):
                          AND message.message_type = 'comment' AND message.date >= %(seen_after)s
                          AND (message.author_guest_id IS NOT NULL
                               OR message.author_id IS DISTINCT FROM session.livechat_operator_id))
-                ORDER BY session.id""",
+                ORDER BY session.id
+                FOR NO KEY UPDATE OF session SKIP LOCKED""",
             channels=list(channel_ids),
             seen_after=seen_after,
         )
@@ -257,19 +275,21 @@ def gone_waiting_sessions(cr, channel_ids, now):
     return [row[0] for row in cr.fetchall()]
 
 
-def silent_closed_sessions(cr, root_partner_id, older_than, limit):
-    """Ids of closed live chat sessions, untouched since `older_than`, with
-    messages all of which are notices of OdooBot (`root_partner_id`): a
-    visitor who waited in line and wrote nothing, as empty as the sessions
-    stock deletes after an hour (those with no message at all are stock's)."""
+def silent_line_sessions(cr, root_partner_id, older_than, limit):
+    """Ids of live chat sessions out of the line, untouched since
+    `older_than`, with messages all of which are notices of OdooBot
+    (`root_partner_id`): a visitor who waited in line and wrote nothing,
+    as empty as the sessions stock deletes after an hour (those with no
+    message at all are stock's)."""
     cr.execute(
         SQL(
             """SELECT session.id FROM discuss_channel session
                 WHERE session.channel_type = 'livechat' AND session.livechat_channel_id IS NOT NULL
-                  AND NOT session.livechat_active AND session.livechat_waiting_since IS NULL
+                  AND session.livechat_waiting_since IS NULL
                   AND COALESCE(session.write_date, session.create_date) < %(older_than)s
                   AND EXISTS (SELECT 1 FROM mail_message message
-                               WHERE message.model = 'discuss.channel' AND message.res_id = session.id)
+                               WHERE message.model = 'discuss.channel' AND message.res_id = session.id
+                                 AND message.author_id = %(root)s)
                   AND NOT EXISTS (
                       SELECT 1 FROM mail_message message
                        WHERE message.model = 'discuss.channel' AND message.res_id = session.id

@@ -44,7 +44,8 @@ def prepare(env, operators, max_sessions, line, handling):
     if "max_sessions_mode" in env["im_livechat.channel"]._fields:  # stock Odoo 18 has no limit at all
         values.update(max_sessions_mode="limited", max_sessions=max_sessions)
     if line:
-        values["waiting_line"] = True
+        # a peak longer than the line's default bounds: nobody is turned away by them here
+        values.update(waiting_line=True, max_waiting=0, max_waiting_per_address=0)
     channel = env["im_livechat.channel"].create(values)
     now = fields.Datetime.now()
     for i in range(9):
