@@ -4,7 +4,7 @@ from odoo.http import request
 from odoo.addons.im_livechat.controllers.chatbot import LivechatChatbotScriptController
 from odoo.addons.im_livechat.controllers.main import LivechatController
 
-from ..models.im_livechat_channel import NO_CLAIM_KEY, VISITOR_LANG_KEY
+from ..models.im_livechat_channel_routing import NO_CLAIM_KEY, VISITOR_LANG_KEY
 
 
 class LivechatRoutingController(LivechatController):

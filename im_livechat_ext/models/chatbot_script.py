@@ -1,7 +1,7 @@
 from odoo import models
 from odoo.http import request
 
-from .im_livechat_channel import VISITOR_LANG_KEY
+from .im_livechat_channel_routing import VISITOR_LANG_KEY
 
 
 class ChatbotScript(models.Model):

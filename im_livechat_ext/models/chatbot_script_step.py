@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 
-from ..tools import operator_claim, rights
+from . import im_livechat_operator_status as operator_claim
 
 
 class ChatbotScriptStep(models.Model):
@@ -30,7 +30,7 @@ class ChatbotScriptStep(models.Model):
     def _livechat_guarded_fields(self):
         """Stock lets operators edit chatbot scripts; the expertises of a
         forward step decide who gets the chats it forwards."""
-        if rights.is_livechat_manager(self.env):
+        if self.env["im_livechat.routing.guard"]._livechat_is_manager():
             return {}
         return {"operator_expertise_ids": _("Only Live Chat managers can choose the expertises of a chatbot step.")}
 

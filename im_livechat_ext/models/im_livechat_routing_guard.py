@@ -17,6 +17,11 @@ class ImLivechatRoutingGuard(models.AbstractModel):
     _name = "im_livechat.routing.guard"
     _description = "Live Chat Routing Guard"
 
+    @api.model
+    def _livechat_is_manager(self):
+        """Live Chat managers (and the superuser) choose how chats are routed."""
+        return self.env.su or self.env.user.has_group("im_livechat.im_livechat_group_manager")
+
     def _livechat_guarded_fields(self):
         """{field name: why it is refused} for the fields the current user
         may not choose on this model (superuser: none)."""

@@ -1,7 +1,8 @@
-from odoo import fields, models, tools
+from odoo import api, fields, models, tools
 from odoo.tools import SQL
 
 from ..tools import waiting_line
+from . import im_livechat_operator_status as operator_claim
 
 
 class ImLivechatWaitingLine(models.Model):
@@ -66,3 +67,82 @@ class ImLivechatWaitingLine(models.Model):
             channel_id, place, expertise_ids = facts.get(line.id, (None, 0, []))
             line.expertise_ids = Expertise.browse(expertise_ids)
             line.expected_wait = waiting_line.expected_wait_seconds(place, *estimates[channel_id]) if place else 0
+
+    # ------------------------------------------------------------------
+    # The line's queries (their statements: tools/waiting_line.py), each
+    # one whatever the length of the line
+    # ------------------------------------------------------------------
+    @api.model
+    def _places(self, channel_ids, limit=None):
+        """{session id: (livechat channel id, place)} of every waiting
+        visitor of these channels (the first `limit` of each)."""
+        if not channel_ids:
+            return {}
+        self.env["discuss.channel"].flush_model(["livechat_waiting_since", "livechat_active"])
+        self.env.cr.execute(waiting_line.waiting_places_sql(list(channel_ids), limit))
+        return {session_id: (channel_id, place) for session_id, channel_id, place in self.env.cr.fetchall()}
+
+    @api.model
+    def _median_handling_seconds(self, channel_ids, now):
+        """{channel id: median seconds from start to last message} of the
+        channels' recent finished sessions, where there are enough."""
+        if not channel_ids:
+            return {}
+        self.env.cr.execute(waiting_line.median_handling_seconds_sql(list(channel_ids), now))
+        return {
+            channel_id: median
+            for channel_id, median, count in self.env.cr.fetchall()
+            if count >= waiting_line.MIN_HISTORY_SESSIONS and median
+        }
+
+    @api.model
+    def _present_operator_counts(self, channel_ids, now, timeouts):
+        """{channel id: operators present}."""
+        if not channel_ids:
+            return {}
+        self.env["bus.presence"].flush_model()
+        self.env.cr.execute(waiting_line.present_operator_counts_sql(list(channel_ids), now, timeouts))
+        return dict(self.env.cr.fetchall())
+
+    @api.model
+    def _counts(self, channel_id, visitor):
+        """(waiting in the channel's line, of them from the visitor's
+        address, of them being the visitor): see _visitor_may_wait."""
+        self.env["discuss.channel"].flush_model(
+            ["livechat_waiting_since", "livechat_active", "livechat_waiting_address"]
+        )
+        self.env.cr.execute(
+            waiting_line.line_counts_sql(channel_id, visitor["address"], visitor["guest_id"], visitor["partner_id"])
+        )
+        return self.env.cr.fetchone()
+
+    @api.model
+    def _lock_next(self, channel_id, skip_ids=()):
+        """Id of the oldest waiting session of the channel, not in
+        `skip_ids`, that no other transaction is serving right now, locked
+        until ours ends (None: nobody). A session another worker served
+        after our snapshot is skipped too (its lock fails to serialize inside
+        a savepoint); so is one whose line message a worker is rewriting."""
+        cr = self.env.cr
+        cr.execute(waiting_line.next_waiting_sql(channel_id, skip_ids))
+        for (session_id,) in cr.fetchall():
+            locked = operator_claim.try_in_savepoint(cr, waiting_line.lock_waiting_sql(session_id))
+            if not locked:
+                continue
+            message_id = locked[0][1]
+            if not message_id or operator_claim.try_in_savepoint(cr, waiting_line.lock_message_sql(message_id)):
+                return session_id
+        return None
+
+    @api.model
+    def _gone_sessions(self, channel_ids, now):
+        """Ids of the waiting sessions whose visitor is gone, locked."""
+        self.env.cr.execute(waiting_line.gone_waiting_sql(list(channel_ids), now))
+        return [session_id for (session_id,) in self.env.cr.fetchall()]
+
+    @api.model
+    def _silent_sessions(self, older_than, limit):
+        """Ids of sessions out of the line where only OdooBot wrote."""
+        root = self.env.ref("base.partner_root")
+        self.env.cr.execute(waiting_line.silent_line_sql(root.id, older_than, limit))
+        return [session_id for (session_id,) in self.env.cr.fetchall()]

@@ -1,7 +1,6 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 
-from ..tools import rights
 from ..tools.x2many_commands import linked_ids
 
 
@@ -44,7 +43,7 @@ class ResUsers(models.Model):
 
     def _livechat_defaults_refused(self):
         """An operator's own limit: values, default_* keys, saved defaults."""
-        if rights.is_livechat_manager(self.env):
+        if self.env["im_livechat.routing.guard"]._livechat_is_manager():
             return {}
         return {"livechat_max_sessions": _("Only Live Chat managers can set an operator's maximum of ongoing chats.")}
 
@@ -85,7 +84,7 @@ class ResUsers(models.Model):
 
     def _check_livechat_manager(self):
         """An operator's own limit is for Live Chat managers to set (F19)."""
-        if not rights.is_livechat_manager(self.env):
+        if not self.env["im_livechat.routing.guard"]._livechat_is_manager():
             raise AccessError(_("Only Live Chat managers can set an operator's maximum of ongoing chats."))
 
     def _check_own_livechat_write(self, vals):

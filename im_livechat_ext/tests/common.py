@@ -1,9 +1,10 @@
 import json
+from contextlib import closing
 from datetime import timedelta
 
-from odoo import Command, fields
+from odoo import SUPERUSER_ID, Command, api, fields, sql_db
 from odoo.tests import new_test_user
-from odoo.tests.common import TransactionCase
+from odoo.tests.common import TransactionCase, get_db_name
 from odoo.tools import mute_logger
 
 
@@ -191,3 +192,29 @@ class LivechatRoutingCase(TransactionCase):
             "UPDATE im_livechat_operator_status SET last_assignment_dt = NULL WHERE user_id = ANY(%s)",
             [[operator.id for operator in operators]],
         )
+
+
+class CommittedData:
+    """For tests whose transactions commit, as two real workers' would: the
+    data is made and committed on a connection of its own, and dropped at
+    the end whatever happened (mix it into a test case)."""
+
+    def _new_env(self, uid=SUPERUSER_ID):
+        """An environment on a new connection: a transaction of its own."""
+        return api.Environment(sql_db.db_connect(get_db_name()).cursor(), uid, {})
+
+    def _commit_data(self, build, chats_too=False):
+        """`build(env)` makes the data and returns its ids ({"livechat": id,
+        "users": ids, ...}); committed now, dropped at the test's end (with
+        `chats_too`, the users' direct chats as well)."""
+        env = self._new_env()
+        with closing(env.cr):
+            ids = build(env)
+            env.cr.commit()  # pylint: disable=invalid-commit
+        self.addCleanup(self._drop_committed, ids, chats_too)
+        return ids
+
+    def _drop_committed(self, ids, chats_too):
+        with closing(self._new_env().cr) as cr:
+            drop_committed(api.Environment(cr, SUPERUSER_ID, {}), ids["livechat"], ids["users"], chats_too)
+            cr.commit()  # pylint: disable=invalid-commit

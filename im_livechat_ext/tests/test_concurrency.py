@@ -8,60 +8,48 @@ from odoo.tests import tagged
 from odoo.tests.common import BaseCase, get_db_name
 from odoo.tools import mute_logger
 
-from ..tools import operator_claim
+from ..models import im_livechat_operator_status as operator_claim
+from .common import CommittedData
 
 
 @tagged("post_install", "-at_install")
 # Real commits on purpose: two independent transactions, cleaned up after.
-class TestLastFreeSlot(BaseCase):
+class TestLastFreeSlot(CommittedData, BaseCase):
     """Two visitors at the same instant, in two real transactions both in
     flight, never share an operator's last free slot, nor queue behind each
     other on one operator."""
 
-    def _new_env(self):
-        cr = sql_db.db_connect(get_db_name()).cursor()
-        return api.Environment(cr, SUPERUSER_ID, {})
-
     def setUp(self):
         super().setUp()
-        with closing(self._new_env().cr) as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
-            for code in ("fr_FR", "de_DE"):
-                env["res.lang"]._activate_lang(code)
-            users = env["res.users"].with_context(no_reset_password=True)
-            groups = env.ref("base.group_user") | env.ref("im_livechat.im_livechat_group_user")
-            self.french, self.german = users.create(
-                [
-                    {
-                        "name": f"Race {code}",
-                        "login": f"ext_race_{code}",
-                        "lang": code,
-                        "groups_id": [Command.set(groups.ids)],
-                    }
-                    for code in ("fr_FR", "de_DE")
-                ]
-            )
-            env["bus.presence"].create([{"user_id": u.id, "status": "online"} for u in (self.french, self.german)])
-            self.livechat = env["im_livechat.channel"].create(
-                {
-                    "name": "Race",
-                    "max_sessions_mode": "limited",
-                    "max_sessions": 1,
-                    "user_ids": [Command.set((self.french | self.german).ids)],
-                }
-            )
-            cr.commit()  # pylint: disable=invalid-commit
-        self.addCleanup(self._cleanup)
+        self._commit_data(self._two_operators_of_one_slot)
 
-    def _cleanup(self):
-        with closing(self._new_env().cr) as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
-            env["discuss.channel"].search([("livechat_channel_id", "=", self.livechat.id)]).unlink()
-            self.livechat.with_env(env).unlink()
-            partners = (self.french | self.german).with_env(env).partner_id
-            (self.french | self.german).with_env(env).unlink()
-            partners.unlink()
-            cr.commit()  # pylint: disable=invalid-commit
+    def _two_operators_of_one_slot(self, env):
+        """A French and a German operator of a channel limited to one chat each."""
+        for code in ("fr_FR", "de_DE"):
+            env["res.lang"]._activate_lang(code)
+        users = env["res.users"].with_context(no_reset_password=True)
+        groups = env.ref("base.group_user") | env.ref("im_livechat.im_livechat_group_user")
+        self.french, self.german = users.create(
+            [
+                {
+                    "name": f"Race {code}",
+                    "login": f"ext_race_{code}",
+                    "lang": code,
+                    "groups_id": [Command.set(groups.ids)],
+                }
+                for code in ("fr_FR", "de_DE")
+            ]
+        )
+        env["bus.presence"].create([{"user_id": u.id, "status": "online"} for u in (self.french, self.german)])
+        self.livechat = env["im_livechat.channel"].create(
+            {
+                "name": "Race",
+                "max_sessions_mode": "limited",
+                "max_sessions": 1,
+                "user_ids": [Command.set((self.french | self.german).ids)],
+            }
+        )
+        return {"livechat": self.livechat.id, "users": (self.french | self.german).ids}
 
     def _give_session(self, env, lang="fr_FR"):
         livechat = self.livechat.with_env(env)

@@ -9,7 +9,7 @@ from odoo import sql_db
 from odoo.tests import tagged
 from odoo.tests.common import BaseCase
 
-from ..tools import cron_wakeup
+from ..models import ir_cron as cron_wakeup
 
 
 @tagged("post_install", "-at_install")

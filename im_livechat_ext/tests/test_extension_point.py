@@ -32,3 +32,34 @@ class TestAnotherModuleDecidesWhoIsAvailable(LivechatRoutingCase):
         self.assertEqual(self.livechat._get_operator(lang="fr_FR", expertises=self.billing), other)
         other.login = "other_on_holiday_too"
         self.assertFalse(self.livechat._get_operator(lang="fr_FR"), "nobody available: nobody")
+
+
+@tagged("post_install", "-at_install")
+class TestAnotherModuleAddsARule(LivechatRoutingCase):
+    """A routing rule is one check and its place in the tiers, reached
+    through im_livechat.channel's methods: another module adds one with
+    _inherit and visitors are routed by it, with its words in the reason."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.loader = FakeModelLoader(cls.env, cls.__module__)
+        cls.loader.backup_registry()
+        from .fake_models import ImLivechatChannelSeniorFirst  # noqa: PLC0415 - loaded into the registry here
+
+        cls.loader.update_registry((ImLivechatChannelSeniorFirst,))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.loader.restore_registry()
+        super().tearDownClass()
+
+    def test_visitors_are_routed_by_the_added_rule(self):
+        speaker = self._operator("Speaker", lang="fr_FR", expertises=self.billing)
+        senior = self._operator("Senior", lang="de_DE")
+        senior.login = "senior_operator"
+        decision = self.livechat._route_visitor(lang="fr_FR", expertises=self.billing, claim=False)
+        self.assertEqual(decision.operator, senior, "the added rule comes first")
+        self.assertEqual(decision.reason, "Senior: senior, no ongoing chat")
+        senior.login = "junior_operator"
+        self.assertEqual(self.livechat._get_operator(lang="fr_FR", expertises=self.billing), speaker)

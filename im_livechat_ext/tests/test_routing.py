@@ -5,8 +5,9 @@ from odoo import fields
 from odoo.tests import tagged
 from odoo.tools import SQL
 
-from ..tools import operator_claim, routing_sql
-from ..tools.routing_rules import ROUTING_TIERS, tier_of
+from ..models import im_livechat_operator_status as operator_claim
+from ..tools import routing_sql
+from ..tools.routing_rules import ROUTING_CHECKS, ROUTING_TIERS, tier_of, tier_sql
 from .common import LivechatRoutingCase
 
 
@@ -135,14 +136,18 @@ class TestRouting(LivechatRoutingCase):
         self._operator("English", lang="en_US")
         self._chat(exact, in_call=True)
         self.env.flush_all()
-        ranked = routing_sql.rank_operators(
-            self.env.cr,
-            fields.Datetime.now(),
-            self.livechat.user_ids.ids,
-            lang="fr_BE",
-            block_call=True,
-            chat_lang_relation=self.livechat._get_chat_lang_relation(),
+        self.env.cr.execute(
+            routing_sql.rank_operators_sql(
+                fields.Datetime.now(),
+                self.livechat.user_ids.ids,
+                self.livechat._get_routing_tiers(),
+                self.livechat._get_routing_checks(),
+                lang="fr_BE",
+                block_call=True,
+                chat_lang_relation=self.livechat._get_chat_lang_relation(),
+            )
         )
+        ranked = self.env.cr.dictfetchall()
         self.assertNotIn(exact.id, [row["user_id"] for row in ranked], "in a call: blocked")
         self.assertEqual(ranked[0]["user_id"], base.id)
         self.assertEqual(ranked[0]["lang_code"], "fr_FR", "speaks French by its base language")
@@ -290,19 +295,31 @@ class TestRouting(LivechatRoutingCase):
             for speaks, same_country, (matched, requested) in itertools.product(
                 (True, False), (True, False), ((None, None), (0, 0), (0, 2), (1, 2), (2, 2))
             ):
-                expected = tier_of(priority, speaks, same_country, matched or 0, requested or 0)
+                tiers = ROUTING_TIERS[priority]
+                expected = tier_of(
+                    tiers,
+                    {
+                        "speaks": speaks,
+                        "same_country": same_country,
+                        "matched": matched or 0,
+                        "requested": requested or 0,
+                    },
+                )
                 # each fact settled by the request (a bool) or read per operator (SQL)
                 for settled in itertools.product((True, False), repeat=2):
 
                     def fact(value, settled):
                         return value if settled else SQL("%s", value)
 
-                    tier = routing_sql._tier_sql(
-                        priority,
-                        speaks=fact(speaks, settled[0]),
-                        same_country=fact(same_country, settled[1]),
-                        matched=None if matched is None else SQL("%s", matched),
-                        requested=None if requested is None else SQL("%s", requested),
+                    tier = tier_sql(
+                        tiers,
+                        ROUTING_CHECKS,
+                        {
+                            "speaks": fact(speaks, settled[0]),
+                            "same_country": fact(same_country, settled[1]),
+                            "matched": None if matched is None else SQL("%s", matched),
+                            "requested": None if requested is None else SQL("%s", requested),
+                        },
                     )
                     self.env.cr.execute(SQL("SELECT %s", tier))
                     with self.subTest(

@@ -9,9 +9,9 @@ from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
 from .common import (
+    CommittedData,
     LivechatRoutingCase,
     chatbot_session,
-    drop_committed,
     ongoing_chat,
     post_as_guest,
     rpc_error,
@@ -298,15 +298,17 @@ class TestUnansweredChats(LivechatRoutingCase):
 
 
 @tagged("post_install", "-at_install")
-class TestUnansweredRace(LivechatRoutingCase):
+class TestUnansweredRace(CommittedData, LivechatRoutingCase):
     """The operator's late answer and the reassignment, in two real
     transactions: the answer wins when it commits first, and the chat never
     ends with two operators."""
 
     def setUp(self):
         super().setUp()
-        self.registry_cr = self.registry.cursor()
-        env = api.Environment(self.registry_cr, SUPERUSER_ID, {})
+        self.ids = self._commit_data(self._late_operator, chats_too=True)
+
+    def _late_operator(self, env):
+        """A visitor who waited 90 s for the operator's answer, committed."""
         livechat = env["im_livechat.channel"].create({"name": "Race F18", "unanswered_timeout": 60})
         users = []
         for name in ("Late", "Next"):
@@ -320,16 +322,7 @@ class TestUnansweredRace(LivechatRoutingCase):
             [session.id],
         )
         post_as_guest(session, guest, "Hello?", seconds_ago=90)
-        self.registry_cr.commit()  # pylint: disable=invalid-commit
-        self.ids = {"livechat": livechat.id, "users": [u.id for u in users], "session": session.id}
-        self.addCleanup(self._cleanup)
-
-    def _cleanup(self):
-        cr = self.registry_cr
-        cr.rollback()
-        drop_committed(api.Environment(cr, SUPERUSER_ID, {}), self.ids["livechat"], self.ids["users"], chats_too=True)
-        cr.commit()  # pylint: disable=invalid-commit
-        cr.close()
+        return {"livechat": livechat.id, "users": [u.id for u in users], "session": session.id}
 
     def _env(self, cr, uid=SUPERUSER_ID):
         return api.Environment(cr, uid, {})
@@ -343,14 +336,13 @@ class TestUnansweredRace(LivechatRoutingCase):
         return self._env(cr)["discuss.channel"]._reassign_unanswered_sessions()
 
     def _operators_in_the_chat(self):
-        cr = self.registry_cr
-        cr.rollback()
-        cr.execute(
-            """SELECT u.login FROM discuss_channel_member m JOIN res_users u ON u.partner_id = m.partner_id
-                WHERE m.channel_id = %s AND u.id = ANY(%s) ORDER BY u.login""",
-            [self.ids["session"], self.ids["users"]],
-        )
-        return [login for (login,) in cr.fetchall()]
+        with closing(self._new_env().cr) as cr:
+            cr.execute(
+                """SELECT u.login FROM discuss_channel_member m JOIN res_users u ON u.partner_id = m.partner_id
+                    WHERE m.channel_id = %s AND u.id = ANY(%s) ORDER BY u.login""",
+                [self.ids["session"], self.ids["users"]],
+            )
+            return [login for (login,) in cr.fetchall()]
 
     def test_an_answer_committed_first_wins(self):
         answer, reassign = self.registry.cursor(), self.registry.cursor()

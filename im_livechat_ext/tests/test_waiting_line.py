@@ -7,7 +7,7 @@ from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
 from ..tools import waiting_line
-from .common import LivechatRoutingCase, drop_committed, ongoing_chat, rpc_error
+from .common import CommittedData, LivechatRoutingCase, ongoing_chat, rpc_error
 
 
 @tagged("post_install", "-at_install")
@@ -280,7 +280,7 @@ class TestWaitingLine(LivechatRoutingCase):
 
 
 @tagged("post_install", "-at_install")
-class TestWaitingLineConcurrency(LivechatRoutingCase):
+class TestWaitingLineConcurrency(CommittedData, LivechatRoutingCase):
     """Two workers dispatching at once, both transactions in flight: nobody
     served twice, never two operators for one visitor, no limit exceeded."""
 
@@ -291,9 +291,11 @@ class TestWaitingLineConcurrency(LivechatRoutingCase):
 
     def setUp(self):
         super().setUp()
-        # committed data, as two real workers would see it
-        self.registry_cr = self.registry.cursor()
-        env = api.Environment(self.registry_cr, SUPERUSER_ID, {})
+        self.ids = self._commit_data(self._line_of_three)
+
+    def _line_of_three(self, env):
+        """Two operators whose chats just ended (two slots free at once) and
+        three visitors in line, committed as two real workers would see it."""
         livechat = env["im_livechat.channel"].create(
             {"name": "Line", "max_sessions_mode": "limited", "max_sessions": 1, "waiting_line": True}
         )
@@ -309,18 +311,8 @@ class TestWaitingLineConcurrency(LivechatRoutingCase):
         waiting = env["discuss.channel"]
         for name in ("Anna", "Bruno", "Carla"):
             waiting |= env["discuss.channel"].create(livechat._get_livechat_discuss_channel_vals(name))
-        # both operators' chats end (as if idle): two slots free at once
         env.cr.execute("UPDATE discuss_channel SET livechat_active = FALSE WHERE id = ANY(%s)", [chats.ids])
-        self.registry_cr.commit()  # pylint: disable=invalid-commit
-        self.ids = {"livechat": livechat.id, "users": [u.id for u in users], "waiting": waiting.ids}
-        self.addCleanup(self._cleanup)
-
-    def _cleanup(self):
-        cr = self.registry_cr
-        cr.rollback()
-        drop_committed(api.Environment(cr, SUPERUSER_ID, {}), self.ids["livechat"], self.ids["users"])
-        cr.commit()  # pylint: disable=invalid-commit
-        cr.close()
+        return {"livechat": livechat.id, "users": [u.id for u in users], "waiting": waiting.ids}
 
     def test_two_workers_dispatch_at_once(self):
         first, second = self.registry.cursor(), self.registry.cursor()
@@ -361,8 +353,10 @@ class TestWaitingLineConcurrency(LivechatRoutingCase):
         self._assert_served_once()
 
     def _assert_served_once(self):
-        cr = self.registry_cr
-        cr.rollback()
+        with closing(self._new_env().cr) as cr:
+            self._assert_served_once_on(cr)
+
+    def _assert_served_once_on(self, cr):
         cr.execute(
             """SELECT session.id, session.livechat_waiting_since IS NULL,
                       (SELECT COUNT(*) FROM discuss_channel_member m

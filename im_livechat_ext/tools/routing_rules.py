@@ -14,7 +14,11 @@ this module says what the rules are, so that they read in one place:
    nor gave a chat since this request's snapshot (operator_claim.py).
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
+
+from odoo.tools import SQL
 
 # A chat counts as ongoing while it is open and had activity this recently
 # (stock Odoo's definition of an active chat).
@@ -24,37 +28,88 @@ ASSIGNMENT_BUFFER = timedelta(seconds=120)
 # Previous operators in a call keep their visitor up to this many ongoing chats.
 PREVIOUS_OPERATOR_CALL_LIMIT = 2
 
-# The preference checks a tier combines. A place: "language" (the visitor's
-# language is the operator's main or chat language; the same base language
-# when nobody has it exactly), "country" (same country), None (anywhere). An
-# expertise check: "all" (every requested expertise), "one" (at least one),
-# None (any). Without requested expertises, both expertise checks hold.
-LANGUAGE, COUNTRY = "language", "country"
-ALL_EXPERTISES, ONE_EXPERTISE = "all", "one"
 
-# Preference tiers, best first: the first with a candidate in it wins.
+@dataclass(frozen=True)
+class RoutingCheck:
+    """One named preference check, declared once with all it needs:
+
+    - `sql(facts)`: its condition in the ranking, over the request's facts
+      as SQL expressions (`speaks`, `same_country`, `matched`, `requested`;
+      None for an expertise fact when no expertise is asked), the operator's
+      ``res_users`` row being `u`; or True / False when the visitor's request
+      settles it for everybody (then PostgreSQL has nothing to fold);
+    - `holds(facts)`: the same in Python over one operator's facts (the
+      same names, as values), for the tests and the benchmark's checker;
+    - `phrase(env, names)`: its words in the routing reason (None: none),
+      `names` holding the visitor's `lang_name` and `country_name`.
+    """
+
+    sql: Callable
+    holds: Callable
+    phrase: Callable = lambda env, names: None  # noqa: E731
+
+
+def _expertise_sql(condition):
+    """An expertise check in SQL: with no expertise asked, everybody passes."""
+    return lambda facts: True if facts["matched"] is None else condition(facts["matched"], facts["requested"])
+
+
+# The preference checks, by name. Adding a rule is one entry here (or, from
+# another module, in im_livechat.channel._get_routing_checks) and its place
+# in the tiers below.
+ROUTING_CHECKS = {
+    # the visitor's language is the operator's main or a chat language; the
+    # same base language when nobody who can take the chat has it exactly
+    "language": RoutingCheck(
+        sql=lambda facts: facts["speaks"],
+        holds=lambda facts: bool(facts["speaks"]),
+        phrase=lambda env, names: (
+            names.get("lang_name") and env._("speaks %(lang)s", lang=names["lang_name"].split(" / ")[0])
+        ),
+    ),
+    "country": RoutingCheck(
+        sql=lambda facts: facts["same_country"],
+        holds=lambda facts: bool(facts["same_country"]),
+        phrase=lambda env, names: (
+            names.get("country_name") and env._("from %(country)s", country=names["country_name"])
+        ),
+    ),
+    # every expertise asked for (those not archived)
+    "all_expertises": RoutingCheck(
+        sql=_expertise_sql(lambda matched, requested: SQL("%s >= %s", matched, requested)),
+        holds=lambda facts: facts["matched"] >= facts["requested"],
+    ),
+    # at least one of them
+    "one_expertise": RoutingCheck(
+        sql=_expertise_sql(lambda matched, requested: SQL("(%s > 0 OR %s = 0)", matched, requested)),
+        holds=lambda facts: facts["matched"] > 0 or facts["requested"] == 0,
+    ),
+}
+
+# Preference tiers, best first, each the names of the checks it combines:
+# the first with a candidate in it wins; () is everyone.
 ROUTING_TIERS = {
     "language": [
-        (LANGUAGE, ALL_EXPERTISES),
-        (LANGUAGE, ONE_EXPERTISE),
-        (LANGUAGE, None),
-        (COUNTRY, ALL_EXPERTISES),
-        (COUNTRY, ONE_EXPERTISE),
-        (COUNTRY, None),
-        (None, ALL_EXPERTISES),
-        (None, ONE_EXPERTISE),
-        (None, None),
+        ("language", "all_expertises"),
+        ("language", "one_expertise"),
+        ("language",),
+        ("country", "all_expertises"),
+        ("country", "one_expertise"),
+        ("country",),
+        ("all_expertises",),
+        ("one_expertise",),
+        (),
     ],
     "expertise": [
-        (LANGUAGE, ALL_EXPERTISES),
-        (COUNTRY, ALL_EXPERTISES),
-        (None, ALL_EXPERTISES),
-        (LANGUAGE, ONE_EXPERTISE),
-        (COUNTRY, ONE_EXPERTISE),
-        (None, ONE_EXPERTISE),
-        (LANGUAGE, None),
-        (COUNTRY, None),
-        (None, None),
+        ("language", "all_expertises"),
+        ("country", "all_expertises"),
+        ("all_expertises",),
+        ("language", "one_expertise"),
+        ("country", "one_expertise"),
+        ("one_expertise",),
+        ("language",),
+        ("country",),
+        (),
     ],
 }
 # The tier number of the previous operator (rule 2): before every tier.
@@ -66,19 +121,40 @@ def lang_base(code):
     return (code or "").split("@")[0].replace("-", "_").split("_")[0].lower()
 
 
-def tier_of(priority, speaks, same_country, matched, requested):
-    """Index in ROUTING_TIERS[priority] of an operator's tier: the rules in
-    Python, for reading and for the unit tests; routing_sql renders the same
-    ROUTING_TIERS as a CASE for PostgreSQL."""
-    checks = {
-        LANGUAGE: speaks,
-        COUNTRY: same_country,
-        None: True,
-        ALL_EXPERTISES: matched >= requested,
-        ONE_EXPERTISE: matched > 0 or requested == 0,
-    }
-    tiers = ROUTING_TIERS[priority]
-    return next(index for index, (place, expertise) in enumerate(tiers) if checks[place] and checks[expertise])
+def tier_of(tiers, facts, checks=None):
+    """Index in `tiers` of the first tier all of whose checks hold for one
+    operator's `facts` (len(tiers): none): the rules in Python, for reading
+    and for the tests; the ranking renders the same checks in SQL."""
+    checks = checks or ROUTING_CHECKS
+    return next(
+        (index for index, names in enumerate(tiers) if all(checks[name].holds(facts) for name in names)),
+        len(tiers),
+    )
+
+
+def tier_sql(tiers, checks, facts):
+    """The tier of each operator in the ranking: a CASE giving the index of
+    the first of `tiers` whose checks all hold (each WHEN commented with its
+    checks' names). Checks the request settles for everybody (True / False)
+    are settled here: a tier with a False check holds nobody, and the first
+    tier whose checks all hold takes everybody left."""
+    whens, seen = [], []
+    for index, names in enumerate(tiers):
+        conditions = [checks[name].sql(facts) for name in names]
+        if any(condition is False for condition in conditions):
+            continue  # nobody is in this tier
+        unsettled = [condition for condition in conditions if condition is not True]
+        if not unsettled:
+            # everybody not in a tier before is in this one
+            return SQL("CASE %s ELSE %s END", SQL(" ").join(whens), index) if whens else SQL("%s", index)
+        condition = SQL(" AND ").join(unsettled)
+        if condition in seen:
+            continue  # the request made it the same as a tier before: nobody is left for it
+        seen.append(condition)
+        label = " + ".join(names)
+        whens.append(SQL("WHEN %s THEN %s /* %s */", condition, index, SQL(label.replace("*", ""))))
+    # tiers whose last one does not hold everybody: those in none of them rank after every tier
+    return SQL("CASE %s ELSE %s END", SQL(" ").join(whens), len(tiers))
 
 
 def best_accept_language(accepted, active_codes):
@@ -104,21 +180,19 @@ def best_accept_language(accepted, active_codes):
     return None
 
 
-def routing_reason(env, priority, winner, chat_name, lang_name=None, country_name=None, expertise_names=()):
+def routing_reason(env, tiers, checks, winner, chat_name, names=None, expertise_names=()):
     """The sentence managers read on the session, e.g. "Mitchell: speaks
     French (BE), expertise Billing, 1 ongoing chat": what won the operator
-    (`chat_name`, the name visitors see) their tier, then their load.
-    `winner` is a row of the ranking (routing_sql.rank_operators); `env`
-    gives the language."""
+    (`chat_name`, the name visitors see) their tier, in the words of its
+    checks, then their load. `winner` is a row of the ranking
+    (routing_sql.rank_operators_sql); `env` gives the language; `names`
+    the visitor's `lang_name` and `country_name`."""
     if winner["tier"] == PREVIOUS_OPERATOR_TIER:
         parts = [env._("previous operator of this visitor")]
     else:
-        place, _expertise = ROUTING_TIERS[priority][winner["tier"]]
-        parts = []
-        if place == LANGUAGE and lang_name:
-            parts.append(env._("speaks %(lang)s", lang=lang_name.split(" / ")[0]))
-        if place == COUNTRY and country_name:
-            parts.append(env._("from %(country)s", country=country_name))
+        names = names or {}
+        tier = tiers[winner["tier"]] if winner["tier"] < len(tiers) else ()
+        parts = [phrase for name in tier if (phrase := checks[name].phrase(env, names))]
         if expertise_names:
             parts.append(env._("expertise %(names)s", names=", ".join(expertise_names)))
         if not parts:

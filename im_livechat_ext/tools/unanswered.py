@@ -1,5 +1,5 @@
-"""F18, unanswered chats: which sessions wait for an operator's answer, and
-since when. One query, whatever the number of sessions and messages: each
+"""F18, unanswered chats: the statements (run by discuss.channel) of which
+sessions wait for an operator's answer, and since when. One query, whatever the number of sessions and messages: each
 session's messages are read by index, from its last answer on.
 
 A visitor's message is one written by a guest or a portal user (and posted
@@ -16,19 +16,17 @@ left waiting for an answer that cannot come."""
 from odoo import SUPERUSER_ID
 from odoo.tools import SQL
 
-from .operator_claim import try_in_savepoint
 from .routing_rules import ONGOING_WINDOW
 
 
-def unanswered_sessions(cr, now, session_ids=None):
+def unanswered_sessions_sql(now, session_ids=None):
     """Rows (session_id, livechat_channel_id, operator_partner_id,
     first_message_id, waiting_since, due) of the ongoing sessions of channels
     with an unanswered timeout whose visitor waits for an answer from their
     human operator, in the order they fall due (`due` <= `now`: due now).
     `session_ids` restricts them (None: all)."""
-    cr.execute(
-        SQL(
-            """
+    return SQL(
+        """
             WITH session AS (
                 SELECT s.id, s.livechat_channel_id, operator.partner_id AS livechat_operator_id,
                        lc.unanswered_timeout, operator.create_date AS operator_since
@@ -83,32 +81,25 @@ def unanswered_sessions(cr, now, session_ids=None):
               FROM waiting
              ORDER BY due, id
             """,
-            odoobot=SUPERUSER_ID,  # OdooBot
-            ongoing_since=now - ONGOING_WINDOW,
-            all=session_ids is None,
-            session_ids=list(session_ids or []),
-        )
+        odoobot=SUPERUSER_ID,  # OdooBot
+        ongoing_since=now - ONGOING_WINDOW,
+        all=session_ids is None,
+        session_ids=list(session_ids or []),
     )
-    return cr.dictfetchall()
 
 
-def lock_session(cr, session_id):
-    """Lock this session's row and its members' rows, without waiting: False
-    when another transaction is writing one of them (an operator answering
-    or opening the chat right now) or wrote one since ours began (their
-    answer, which our snapshot does not see)."""
-    rows = try_in_savepoint(
-        cr,
-        SQL(
-            """WITH session AS (
-                   SELECT id FROM discuss_channel WHERE id = %(id)s FOR NO KEY UPDATE SKIP LOCKED
-               ), member AS (
-                   SELECT id FROM discuss_channel_member WHERE channel_id = %(id)s FOR NO KEY UPDATE SKIP LOCKED
-               )
-               SELECT (SELECT COUNT(*) FROM session) = 1
-                  AND (SELECT COUNT(*) FROM member)
-                      = (SELECT COUNT(*) FROM discuss_channel_member WHERE channel_id = %(id)s)""",
-            id=session_id,
-        ),
+def lock_session_sql(session_id):
+    """Lock this session's row and its members' rows, without waiting: one
+    row, False when another transaction is writing one of them (an operator
+    answering or opening the chat right now)."""
+    return SQL(
+        """WITH session AS (
+               SELECT id FROM discuss_channel WHERE id = %(id)s FOR NO KEY UPDATE SKIP LOCKED
+           ), member AS (
+               SELECT id FROM discuss_channel_member WHERE channel_id = %(id)s FOR NO KEY UPDATE SKIP LOCKED
+           )
+           SELECT (SELECT COUNT(*) FROM session) = 1
+              AND (SELECT COUNT(*) FROM member)
+                  = (SELECT COUNT(*) FROM discuss_channel_member WHERE channel_id = %(id)s)""",
+        id=session_id,
     )
-    return bool(rows and rows[0][0])

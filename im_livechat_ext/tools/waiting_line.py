@@ -1,5 +1,6 @@
-"""The waiting line (SPEC F16, F17): its rules with no database access, and
-the few queries it needs, each one whatever the length of the line.
+"""The waiting line (SPEC F16, F17): its rules, and the statements of the
+few queries it needs (each one whatever the length of the line), which
+the im_livechat.waiting.line model runs. Nothing here touches a cursor.
 
 - A visitor waits when operators of the channel are present but none can
   take a chat; the line is served oldest first (waiting since, then session
@@ -20,8 +21,6 @@ import math
 from datetime import timedelta
 
 from odoo.tools import SQL
-
-from .operator_claim import try_in_savepoint
 
 # finished sessions of the channel this recent give the handling time
 HISTORY = timedelta(days=14)
@@ -62,14 +61,11 @@ def line_message(env, place, wait_seconds):
     return env._("You are number %(place)s in line. An operator will join you as soon as one is free.", place=place)
 
 
-def waiting_places(cr, channel_ids, limit=None):
-    """{session id: (livechat channel id, place)} of every waiting visitor of
-    these live chat channels (the first `limit` of each), in one query."""
-    if not channel_ids:
-        return {}
-    cr.execute(
-        SQL(
-            """SELECT id, livechat_channel_id, place FROM (
+def waiting_places_sql(channel_ids, limit=None):
+    """Rows (session id, livechat channel id, place) of every waiting
+    visitor of these live chat channels (the first `limit` of each)."""
+    return SQL(
+        """SELECT id, livechat_channel_id, place FROM (
                    SELECT id, livechat_channel_id,
                           ROW_NUMBER() OVER (PARTITION BY livechat_channel_id
                                              ORDER BY livechat_waiting_since, id) AS place
@@ -78,22 +74,18 @@ def waiting_places(cr, channel_ids, limit=None):
                       AND livechat_channel_id = ANY(%s)
                ) line
                WHERE %s::int IS NULL OR place <= %s""",
-            list(channel_ids),
-            limit,
-            limit,
-        )
+        list(channel_ids),
+        limit,
+        limit,
     )
-    return {session_id: (channel_id, place) for session_id, channel_id, place in cr.fetchall()}
 
 
-def median_handling_seconds(cr, channel_ids, now):
-    """{channel id: median seconds from start to last message} of the
-    channels' finished sessions of the last HISTORY, in one query."""
-    if not channel_ids:
-        return {}
-    cr.execute(
-        SQL(
-            """SELECT session.livechat_channel_id,
+def median_handling_seconds_sql(channel_ids, now):
+    """Rows (channel id, median seconds from start to last message, sessions
+    counted) of the channels' finished sessions of the last HISTORY (a
+    median of fewer than MIN_HISTORY_SESSIONS is no estimate)."""
+    return SQL(
+        """SELECT session.livechat_channel_id,
                       percentile_cont(0.5) WITHIN GROUP (
                           ORDER BY EXTRACT(EPOCH FROM last_message.date - session.create_date)
                       ),
@@ -115,24 +107,17 @@ def median_handling_seconds(cr, channel_ids, now):
                       WHERE model = 'discuss.channel' AND res_id = session.id
                  ) last_message ON last_message.date IS NOT NULL
                 GROUP BY session.livechat_channel_id""",
-            list(channel_ids),
-            now - HISTORY,
-            RECENT_SESSIONS,
-        )
+        list(channel_ids),
+        now - HISTORY,
+        RECENT_SESSIONS,
     )
-    return {
-        channel_id: median for channel_id, median, count in cr.fetchall() if count >= MIN_HISTORY_SESSIONS and median
-    }
 
 
-def present_operator_counts(cr, channel_ids, now, timeouts):
-    """{channel id: operators present} (online, active within the channel's
-    inactivity timeout in minutes from `timeouts`, 0 = any time), in one query."""
-    if not channel_ids:
-        return {}
-    cr.execute(
-        SQL(
-            """SELECT rel.channel_id, COUNT(*)
+def present_operator_counts_sql(channel_ids, now, timeouts):
+    """Rows (channel id, operators present): online, active within the
+    channel's inactivity timeout in minutes from `timeouts` (0 = any time)."""
+    return SQL(
+        """SELECT rel.channel_id, COUNT(*)
                  FROM im_livechat_channel_im_user rel
                  JOIN res_users u ON u.id = rel.user_id AND u.active AND NOT u.share
                  JOIN bus_presence presence ON presence.user_id = rel.user_id AND presence.status = 'online'
@@ -140,51 +125,39 @@ def present_operator_counts(cr, channel_ids, now, timeouts):
                 WHERE channel.timeout = 0
                    OR presence.last_presence >= %s - make_interval(mins => channel.timeout)
                 GROUP BY rel.channel_id""",
-            list(channel_ids),
-            [timeouts.get(channel_id, 0) for channel_id in channel_ids],
-            now,
-        )
+        list(channel_ids),
+        [timeouts.get(channel_id, 0) for channel_id in channel_ids],
+        now,
     )
-    return dict(cr.fetchall())
 
 
-def lock_next_waiting_session(cr, channel_id, skip_ids=(), look_ahead=20):
-    """Id of the oldest waiting session of the channel, not in `skip_ids`,
-    that no other transaction is serving right now, locked until ours ends
-    (None: nobody). A session another worker served after our snapshot is
-    skipped too (its lock fails to serialize inside a savepoint)."""
-    cr.execute(
-        SQL(
-            """SELECT id FROM discuss_channel
-                WHERE livechat_channel_id = %s AND livechat_waiting_since IS NOT NULL AND livechat_active
-                  AND id != ALL(%s::int[])
-                ORDER BY livechat_waiting_since, id
-                LIMIT %s""",
-            channel_id,
-            list(skip_ids),
-            look_ahead,
-        )
+def next_waiting_sql(channel_id, skip_ids=(), look_ahead=20):
+    """Ids of the oldest waiting sessions of the channel, not in `skip_ids`."""
+    return SQL(
+        """SELECT id FROM discuss_channel
+            WHERE livechat_channel_id = %s AND livechat_waiting_since IS NOT NULL AND livechat_active
+              AND id != ALL(%s::int[])
+            ORDER BY livechat_waiting_since, id
+            LIMIT %s""",
+        channel_id,
+        list(skip_ids),
+        look_ahead,
     )
-    for (session_id,) in cr.fetchall():
-        locked = try_in_savepoint(
-            cr,
-            SQL(
-                """SELECT id FROM discuss_channel
-                    WHERE id = %s AND livechat_waiting_since IS NOT NULL AND livechat_active
-                    FOR NO KEY UPDATE SKIP LOCKED""",
-                session_id,
-            ),
-        )
-        if not locked:
-            continue
-        # its line message too: a worker rewriting it right now is serving the line
-        cr.execute(SQL("SELECT livechat_waiting_message_id FROM discuss_channel WHERE id = %s", session_id))
-        message_id = cr.fetchone()[0]
-        if not message_id or try_in_savepoint(
-            cr, SQL("SELECT id FROM mail_message WHERE id = %s FOR NO KEY UPDATE SKIP LOCKED", message_id)
-        ):
-            return session_id
-    return None
+
+
+def lock_waiting_sql(session_id):
+    """Lock a session still waiting, unless another transaction holds it."""
+    return SQL(
+        """SELECT id, livechat_waiting_message_id FROM discuss_channel
+            WHERE id = %s AND livechat_waiting_since IS NOT NULL AND livechat_active
+            FOR NO KEY UPDATE SKIP LOCKED""",
+        session_id,
+    )
+
+
+def lock_message_sql(message_id):
+    """Lock a line message, unless another transaction is rewriting it."""
+    return SQL("SELECT id FROM mail_message WHERE id = %s FOR NO KEY UPDATE SKIP LOCKED", message_id)
 
 
 def address_digest(secret, address):
@@ -205,12 +178,11 @@ def address_digest(secret, address):
     return hmac.new(secret.encode(), key.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def line_counts(cr, channel_id, address=None, guest_id=None, partner_id=None):
-    """(visitors waiting in the channel's line, of them from `address`, of
-    them being this guest or partner), in one query."""
-    cr.execute(
-        SQL(
-            """SELECT COUNT(*),
+def line_counts_sql(channel_id, address=None, guest_id=None, partner_id=None):
+    """One row: visitors waiting in the channel's line, of them from
+    `address`, of them being this guest or partner."""
+    return SQL(
+        """SELECT COUNT(*),
                       COUNT(*) FILTER (WHERE session.livechat_waiting_address = %(address)s),
                       COUNT(*) FILTER (WHERE EXISTS (
                           SELECT 1 FROM discuss_channel_member member
@@ -219,16 +191,14 @@ def line_counts(cr, channel_id, address=None, guest_id=None, partner_id=None):
                  FROM discuss_channel session
                 WHERE session.livechat_channel_id = %(channel)s
                   AND session.livechat_waiting_since IS NOT NULL AND session.livechat_active""",
-            address=address or None,
-            guest=guest_id or None,
-            partner=partner_id or None,
-            channel=channel_id,
-        )
+        address=address or None,
+        guest=guest_id or None,
+        partner=partner_id or None,
+        channel=channel_id,
     )
-    return cr.fetchone()
 
 
-def gone_waiting_sessions(cr, channel_ids, now):
+def gone_waiting_sql(channel_ids, now):
     """Ids of the waiting sessions of these channels whose visitor has not
     been seen for GONE_AFTER, locked for this transaction (one another
     transaction holds is left to a later dispatch): no bus connection of
@@ -236,9 +206,8 @@ def gone_waiting_sessions(cr, channel_ids, now):
     member other than the session's operator), no message of theirs since.
     One query; each presence is read by its unique index."""
     seen_after = now - GONE_AFTER
-    cr.execute(
-        SQL(
-            """SELECT session.id FROM discuss_channel session
+    return SQL(
+        """SELECT session.id FROM discuss_channel session
                 WHERE session.livechat_channel_id = ANY(%(channels)s)
                   AND session.livechat_waiting_since IS NOT NULL AND session.livechat_active
                   AND session.livechat_waiting_since < %(seen_after)s
@@ -268,22 +237,19 @@ def gone_waiting_sessions(cr, channel_ids, now):
                               OR message.author_id IS DISTINCT FROM session.livechat_operator_id))
                 ORDER BY session.id
                 FOR NO KEY UPDATE OF session SKIP LOCKED""",
-            channels=list(channel_ids),
-            seen_after=seen_after,
-        )
+        channels=list(channel_ids),
+        seen_after=seen_after,
     )
-    return [row[0] for row in cr.fetchall()]
 
 
-def silent_line_sessions(cr, root_partner_id, older_than, limit):
+def silent_line_sql(root_partner_id, older_than, limit):
     """Ids of live chat sessions out of the line, untouched since
     `older_than`, with messages all of which are notices of OdooBot
     (`root_partner_id`): a visitor who waited in line and wrote nothing,
     as empty as the sessions stock deletes after an hour (those with no
     message at all are stock's)."""
-    cr.execute(
-        SQL(
-            """SELECT session.id FROM discuss_channel session
+    return SQL(
+        """SELECT session.id FROM discuss_channel session
                 WHERE session.channel_type = 'livechat' AND session.livechat_channel_id IS NOT NULL
                   AND session.livechat_waiting_since IS NULL
                   AND COALESCE(session.write_date, session.create_date) < %(older_than)s
@@ -298,9 +264,7 @@ def silent_line_sessions(cr, root_partner_id, older_than, limit):
                               OR message.author_guest_id IS NOT NULL))
                 ORDER BY session.id
                 LIMIT %(limit)s""",
-            older_than=older_than,
-            root=root_partner_id,
-            limit=limit,
-        )
+        older_than=older_than,
+        root=root_partner_id,
+        limit=limit,
     )
-    return [row[0] for row in cr.fetchall()]

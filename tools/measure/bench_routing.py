@@ -267,6 +267,13 @@ def selection_keys(result):
     return {key: result[key] for key in ("median_ms", "p95_ms", "queries")}
 
 
+def channel_rules(env):
+    """The module's routing rules (importable once Odoo has loaded its addons)."""
+    from odoo.addons.im_livechat_ext.tools import routing_rules  # noqa: PLC0415
+
+    return routing_rules
+
+
 def best_tier_members(env, channel, visitor):
     """Independent checker: the SPEC tier list over facts read on their own."""
     cr = env.cr
@@ -321,28 +328,22 @@ def best_tier_members(env, channel, visitor):
         spoken = [row[1], *row[3]]
         return any(code == lang if exact else code.split("_")[0] == (lang or "").split("_")[0] for code in spoken)
 
+    # the facts are read here on their own; the rules are the module's own
+    # predicates and tiers (routing_rules, through the channel)
     exact = bool(lang) and any(speaks(row, True) for row in available)
-    tiers = []
-    for place in ("language", "country", None):
-        for need in ("all", "one", None):
-            tiers.append((place, need))
-    if channel.routing_priority == "expertise":
-        tiers = [(p, n) for n in ("all", "one", None) for p in ("language", "country", None)]
-    for place, need in tiers:
-        members = []
-        for row in available:
-            if place == "language" and not (lang and speaks(row, exact)):
-                continue
-            if place == "country" and row[2] != country:
-                continue
-            have = wanted & set(row[4])
-            if need == "all" and have != wanted:
-                continue
-            if need == "one" and wanted and not have:
-                continue
-            members.append(row)
-        if members:
-            return members
+    tiers, checks = channel._get_routing_tiers(), channel._get_routing_checks()
+    tier_of = channel_rules(env).tier_of
+    ranked = {}
+    for row in available:
+        facts = {
+            "speaks": bool(lang) and speaks(row, exact),
+            "same_country": bool(country) and row[2] == country,
+            "matched": len(wanted & set(row[4])),
+            "requested": len(wanted),
+        }
+        ranked.setdefault(tier_of(tiers, facts, checks), []).append(row)
+    if ranked:
+        return ranked[min(ranked)]
     return []
 
 

@@ -9,6 +9,12 @@ each one sends the same PostgreSQL notification Odoo sends for a trigger
 due now. The trigger row stays the source of truth: a process that stops
 before the moment only loses the precision, and the cron's regular poll
 still runs the job.
+
+Kept in the server process on purpose, measured by test_cron_wakeup (woken
+within the second after the moment, where Odoo's poll takes up to a
+minute). With prefork workers it survives recycling as far as it needs to:
+a worker recycled after ``limit_request`` loses the moments it planned,
+never a job, since the trigger rows stay and the next poll runs them.
 """
 
 import calendar
@@ -18,7 +24,7 @@ import logging
 import threading
 import time
 
-from odoo import sql_db
+from odoo import models, sql_db
 from odoo.tools import SQL
 
 from odoo.addons.base.models.ir_cron import ODOO_NOTIFY_FUNCTION
@@ -36,14 +42,6 @@ _pending = []  # heap of (unix time, database name)
 _planned = set()  # (database name, whole second) already in the heap
 _thread = None
 _warned = False
-
-
-def trigger_at(cron, at=None):
-    """``cron._trigger(at=at)``, with its workers woken at that moment once
-    the transaction commits (a rollback wakes nobody)."""
-    cron._trigger(at=at)
-    if at:
-        cron.env.cr.postcommit.add(functools.partial(wake_at, cron.env.cr.dbname, at))
 
 
 def wake_at(dbname, moment):
@@ -96,3 +94,14 @@ def _notify(dbname):
             cr.execute(SQL("SELECT %s('cron_trigger', %s)", SQL.identifier(ODOO_NOTIFY_FUNCTION), dbname))
     except Exception:  # noqa: BLE001 - the cron's own poll is the safety net
         _logger.warning("Could not wake the cron workers of %s", dbname, exc_info=True)
+
+
+class IrCron(models.Model):
+    _inherit = "ir.cron"
+
+    def _livechat_trigger_at(self, at=None):
+        """``_trigger(at=at)``, with the cron workers woken at that moment
+        once the transaction commits (a rollback wakes nobody)."""
+        self._trigger(at=at)
+        if at:
+            self.env.cr.postcommit.add(functools.partial(wake_at, self.env.cr.dbname, at))

@@ -1,0 +1,239 @@
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+
+from odoo import api, fields, models
+from odoo.http import request
+
+from ..tools import routing_rules, routing_sql
+from . import im_livechat_operator_status as operator_claim
+from .im_livechat_channel import LIMITS_IN_RANKING, LIMITS_IN_RANKING_KEY
+
+# the context key that hands a routing decision to stock code asking _get_operator
+ROUTING_DECISION_KEY = "livechat_routing_decision"
+# the context keys the get_session controller sets: the visitor language it
+# detected, and that the visitor only opens the chat window (no session yet,
+# so no operator to claim)
+VISITOR_LANG_KEY = "livechat_visitor_lang"
+NO_CLAIM_KEY = "livechat_route_without_claim"
+
+
+@dataclass
+class RoutingDecision:
+    """The chosen operator (empty recordset when nobody) and why."""
+
+    operator: models.BaseModel
+    # says why, when asked: a caller that only wants the operator (stock's
+    # _get_operator) does not pay for the sentence's names
+    explain: Callable[[], str] | None = None
+    # the winner knows at least one of the expertises asked for
+    knows_the_subject: bool = False
+
+    @cached_property
+    def reason(self):
+        return self.explain() if self.explain else ""
+
+
+class ImLivechatChannel(models.Model):
+    """The routing (SPEC F9): who gets a visitor's chat, and why."""
+
+    _inherit = "im_livechat.channel"
+
+    def _get_livechat_discuss_channel_vals(
+        self, anonymous_name, previous_operator_id=None, chatbot_script=None, user_id=None, country_id=None, lang=None
+    ):
+        if len(self) != 1:
+            # no such channel (channel_id 0, null): stock's answer, nobody
+            return super()._get_livechat_discuss_channel_vals(
+                anonymous_name, previous_operator_id, chatbot_script, user_id, country_id, lang
+            )
+        code = self.env.context.get(VISITOR_LANG_KEY, lang)
+        # an active language's cached data (no query); False id and code otherwise
+        visitor_lang = self.env["res.lang"]._get_data(code=code if isinstance(code, str) else "")
+        routing = None
+        channel = self
+        if not chatbot_script:
+            if self._has_waiting_visitors():
+                # nobody overtakes the line: a free slot is theirs first
+                routing = RoutingDecision(self.env["res.users"])
+            else:
+                routing = self._route_visitor(
+                    previous_operator_id=previous_operator_id,
+                    lang=visitor_lang.code,
+                    country_id=country_id,
+                    claim=not self.env.context.get(NO_CLAIM_KEY),
+                )
+            channel = self._with_routing_decision(self, routing)
+        vals = super(ImLivechatChannel, channel)._get_livechat_discuss_channel_vals(
+            anonymous_name,
+            previous_operator_id=previous_operator_id,
+            chatbot_script=chatbot_script,
+            user_id=user_id,
+            country_id=country_id,
+            lang=visitor_lang.code or lang,
+        )
+        if not vals and routing is not None and self._can_wait_in_line():
+            # nobody free but someone present: the visitor waits in line
+            vals = self._get_waiting_session_vals(
+                anonymous_name, user_id=user_id, country_id=country_id, lang=visitor_lang.code or lang
+            )
+        if vals:
+            vals["livechat_lang_id"] = visitor_lang.id
+            if routing and routing.operator:
+                vals["livechat_routing_reason"] = routing.reason
+        return vals
+
+    def _get_stock_session_vals(self, anonymous_name, **kwargs):
+        """Stock's session values, without the routing above (the waiting
+        line builds its OdooBot-held session on them)."""
+        return super()._get_livechat_discuss_channel_vals(anonymous_name, **kwargs)
+
+    @api.model
+    def _detect_visitor_lang(self):
+        """The code of the language of the visitor of the current request
+        (an active language, else False): website language cookie, website
+        visitor's language, browser's Accept-Language (exact code, then same
+        base). Read from the languages' cache: no query per visitor."""
+        Lang = self.env["res.lang"].sudo()
+        if not request:
+            return False
+        if cookie_lang := Lang._get_code(request.cookies.get("frontend_lang") or ""):
+            return cookie_lang
+        if "website.visitor" in self.env:
+            visitor = self.env["website.visitor"].sudo()._get_visitor_from_request()
+            if visitor and (visitor_lang := Lang._get_data(id=visitor.lang_id.id).code):
+                return visitor_lang
+        active_codes = [code for code, _name in Lang.get_installed()]
+        return routing_rules.best_accept_language(request.httprequest.accept_languages, active_codes) or False
+
+    def _get_operator(self, previous_operator_id=None, lang=None, country_id=None, expertises=None, users=None):
+        """The operator for a new chat (empty recordset when nobody is
+        available), following the routing rules. Stock code asking it while
+        giving a session gets the decision this module took and claimed
+        (_with_routing_decision); any other caller only asks."""
+        if len(self) != 1:
+            return self.env["res.users"]  # no such channel (channel_id 0, null): nobody, as stock
+        decided = self.env.context.get(ROUTING_DECISION_KEY)
+        if decided and decided[1] == self.id:
+            return self.env["res.users"].browse(decided[0])
+        return self._route_visitor(
+            previous_operator_id=previous_operator_id,
+            lang=lang,
+            country_id=country_id,
+            expertises=expertises,
+            users=users,
+            claim=False,
+        ).operator
+
+    def _with_routing_decision(self, records, decision):
+        """`records` with a context that makes stock code asking this
+        channel's _get_operator get this very decision."""
+        self.ensure_one()
+        return records.with_context(**{ROUTING_DECISION_KEY: (decision.operator.id, self.id)})
+
+    def _route_visitor(
+        self,
+        previous_operator_id=None,
+        lang=None,
+        country_id=None,
+        expertises=None,
+        users=None,
+        exclude_users=None,
+        claim=True,
+        wait_for_claimed=True,
+    ):
+        """The RoutingDecision for a visitor: the best operator who can take
+        the chat, with the reason. With `claim` (giving a session), the best
+        one nobody else is being given right now, locked until the transaction
+        ends. `users` replaces the channel's operators as candidates;
+        `exclude_users` are never chosen."""
+        self.ensure_one()
+        Users = self.env["res.users"]
+        if users is not None:
+            candidates = self._get_available_operators(users, limits=False)
+        else:
+            # the stock extension point, fresh: sessions given in this
+            # transaction count; the limits are applied by the ranking
+            channel = self.with_context(**{LIMITS_IN_RANKING_KEY: LIMITS_IN_RANKING})
+            channel.invalidate_recordset(["available_operator_ids"])
+            candidates = channel.available_operator_ids
+        if not candidates:
+            return RoutingDecision(Users)
+        capacity = self._get_capacity_limits()
+        request = routing_sql.RankingRequest(
+            candidate_ids=tuple(candidates.ids),
+            inactivity_minutes=self.operator_inactivity_timeout,
+            # the channel's own operators must still be ones when ranked again
+            channel_id=self.id if users is None else None,
+            ranking={
+                "tiers": self._get_routing_tiers(),
+                "checks": self._get_routing_checks(),
+                "lang": lang,
+                "country_id": country_id,
+                "expertise_ids": expertises.ids if expertises else [],
+                "previous_partner_id": previous_operator_id,
+                "exclude_user_ids": exclude_users.ids if exclude_users else (),
+                "max_sessions": capacity["max_sessions"],
+                "block_call": capacity["block_call"],
+                "chat_lang_relation": self._get_chat_lang_relation(),
+            },
+        )
+        self.env.cr.execute(request.rank_sql(fields.Datetime.now(), candidates.ids))
+        ranked = self.env.cr.dictfetchall()
+        if claim:
+            winner = operator_claim.claim_first(
+                self.env.cr, ranked, capacity["max_sessions"], rerank=request, wait=wait_for_claimed
+            )
+        else:
+            winner = ranked[0] if ranked else None
+        if not winner:
+            return RoutingDecision(Users)
+        winner_id = winner["user_id"]
+        return RoutingDecision(
+            Users.browse(winner_id),
+            explain=lambda: self._routing_reason(winner, country_id),
+            knows_the_subject=bool(winner["matched_ids"]),
+        )
+
+    def _get_routing_checks(self):
+        """The named preference checks the tiers combine ({name:
+        routing_rules.RoutingCheck}): another module adds or changes a rule
+        here, and places it in _get_routing_tiers."""
+        return dict(routing_rules.ROUTING_CHECKS)
+
+    def _get_routing_tiers(self):
+        """This channel's preference tiers, best first: tuples of the names
+        of _get_routing_checks, () for everyone."""
+        return routing_rules.ROUTING_TIERS[self.routing_priority or "language"]
+
+    @api.model
+    def _get_chat_lang_relation(self):
+        field = self.env["res.users.settings"]._fields["livechat_lang_ids"]
+        return field.relation, field.column1, field.column2
+
+    @api.model
+    def _company_env(self):
+        """Routing reasons are for managers: in the company's language. Only
+        that language is read: the company partner's whole row would cost
+        more than the rest of the sentence, on every chat given."""
+        company_partner = self.env.company.partner_id
+        company_partner.fetch(["lang"])
+        return self.with_context(lang=company_partner.lang or "en_US").env
+
+    def _routing_reason(self, winner, country_id):
+        """The reason sentence, for managers: in the company's language."""
+        env = self._company_env()
+        lang_code = winner["lang_code"]
+        operator = env["res.users"].sudo().browse(winner["user_id"])
+        return routing_rules.routing_reason(
+            env,
+            self._get_routing_tiers(),
+            self._get_routing_checks(),
+            winner,
+            operator._livechat_chat_name(),
+            names={
+                "lang_name": lang_code and (env["res.lang"]._get_data(code=lang_code).name or lang_code),
+                "country_name": country_id and env["res.country"].sudo().browse(country_id).name,
+            },
+            expertise_names=env["im_livechat.expertise"].sudo().browse(winner["matched_ids"]).mapped("name"),
+        )
