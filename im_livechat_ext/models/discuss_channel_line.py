@@ -17,7 +17,7 @@ class DiscussChannel(models.Model):
     its message, entering and leaving the line, and what is left of
     visitors who leave it unserved (missed, gone)."""
 
-    _inherit = "discuss.channel"
+    _inherit = "discuss.channel"  # pylint: disable=consider-merging-classes-inherited
 
     livechat_waiting_since = fields.Datetime(
         "Waiting Since",

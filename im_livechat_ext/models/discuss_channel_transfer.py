@@ -12,7 +12,7 @@ EXPERTISES_LISTED = 100
 class DiscussChannel(models.Model):
     """/transfer <expertise> (SPEC F20), as stock's /lead."""
 
-    _inherit = "discuss.channel"
+    _inherit = "discuss.channel"  # pylint: disable=consider-merging-classes-inherited
 
     livechat_transferred = fields.Boolean(
         "Transferred",
@@ -130,10 +130,10 @@ class DiscussChannel(models.Model):
         Expertise = self.env["im_livechat.expertise"].sudo()
         # every active expertise is listed to the operator: tens of them, not thousands
         expertises = Expertise.search([], limit=EXPERTISES_LISTED)
-        operators = self.env["im_livechat.channel"].sudo().search([]).user_ids
-        available = self.sudo().livechat_channel_id._get_available_operators(
-            (expertises.user_ids & operators) - excluded
-        )
+        experts = expertises.user_ids - excluded
+        # only operators (of some channel) are handed a chat: only they count
+        operators = self.env["im_livechat.channel"].sudo().search([("user_ids", "in", experts.ids)]).user_ids
+        available = self.sudo().livechat_channel_id._get_available_operators(experts & operators)
         lines = Markup("").join(
             Markup("<li>%s</li>")
             % self.env._(

@@ -20,7 +20,7 @@ BUSY_RETRY = timedelta(seconds=15)
 class DiscussChannel(models.Model):
     """Unanswered chats (SPEC F18): a visitor left without an answer goes to the next operator."""
 
-    _inherit = "discuss.channel"
+    _inherit = "discuss.channel"  # pylint: disable=consider-merging-classes-inherited
 
     livechat_skipped_operator_ids = fields.Many2many(
         "res.partner",

@@ -9,7 +9,7 @@ _logger = logging.getLogger(__name__)
 class ImLivechatChannel(models.Model):
     """Inactive operators leave the channel (SPEC F8)."""
 
-    _inherit = "im_livechat.channel"
+    _inherit = "im_livechat.channel"  # pylint: disable=consider-merging-classes-inherited
 
     @api.model
     def _cron_remove_inactive_operators(self):

@@ -16,7 +16,7 @@ DISPATCH_BATCH = 200
 class ImLivechatChannel(models.Model):
     """The waiting line (SPEC F16, F17): who may wait, serving it, its estimates."""
 
-    _inherit = "im_livechat.channel"
+    _inherit = "im_livechat.channel"  # pylint: disable=consider-merging-classes-inherited
 
     waiting_line = fields.Boolean(
         "Waiting Line",

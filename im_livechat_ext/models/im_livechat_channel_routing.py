@@ -37,11 +37,18 @@ class RoutingDecision:
 class ImLivechatChannel(models.Model):
     """The routing (SPEC F9): who gets a visitor's chat, and why."""
 
-    _inherit = "im_livechat.channel"
+    _inherit = "im_livechat.channel"  # pylint: disable=consider-merging-classes-inherited
 
     def _get_livechat_discuss_channel_vals(
         self, anonymous_name, previous_operator_id=None, chatbot_script=None, user_id=None, country_id=None, lang=None
     ):
+        """The routing's entry point for a visitor. Their path: the
+        /im_livechat/get_session controller (visitor language) -> here ->
+        _route_visitor (one ranking statement, routing_sql) -> the claim
+        (im_livechat_operator_status.claim_first) -> stock's values, then
+        stock creates the session. With nobody free but someone present and
+        a line, the waiting line's values instead (_get_waiting_session_vals).
+        Nothing on the way calls back up."""
         if len(self) != 1:
             # no such channel (channel_id 0, null): stock's answer, nobody
             return super()._get_livechat_discuss_channel_vals(

@@ -5,24 +5,33 @@ from odoo.tests import tagged
 from .common import LivechatRoutingCase
 
 
-@tagged("post_install", "-at_install")
-class TestAnotherModuleDecidesWhoIsAvailable(LivechatRoutingCase):
-    """available_operator_ids is stock's extension point: when another module
-    narrows it, the routing follows, with no branch of ours for it."""
+class FakeModelCase(LivechatRoutingCase):
+    """Another module's model (tests/fake_models.py, `fake_model`) loaded
+    into the registry for the class's tests, as odoo-test-helper loads one."""
+
+    fake_model = None
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls.loader = FakeModelLoader(cls.env, cls.__module__)
         cls.loader.backup_registry()
-        from .fake_models import ImLivechatChannelHoliday  # noqa: PLC0415 - loaded into the registry here
+        from . import fake_models  # noqa: PLC0415 - loaded into the registry here
 
-        cls.loader.update_registry((ImLivechatChannelHoliday,))
+        cls.loader.update_registry((getattr(fake_models, cls.fake_model),))
 
     @classmethod
     def tearDownClass(cls):
         cls.loader.restore_registry()
         super().tearDownClass()
+
+
+@tagged("post_install", "-at_install")
+class TestAnotherModuleDecidesWhoIsAvailable(FakeModelCase):
+    """available_operator_ids is stock's extension point: when another module
+    narrows it, the routing follows, with no branch of ours for it."""
+
+    fake_model = "ImLivechatChannelHoliday"
 
     def test_routing_follows_the_extension_point(self):
         on_holiday = self._operator("Holiday", lang="fr_FR", expertises=self.billing)
@@ -35,24 +44,12 @@ class TestAnotherModuleDecidesWhoIsAvailable(LivechatRoutingCase):
 
 
 @tagged("post_install", "-at_install")
-class TestAnotherModuleAddsARule(LivechatRoutingCase):
+class TestAnotherModuleAddsARule(FakeModelCase):
     """A routing rule is one check and its place in the tiers, reached
     through im_livechat.channel's methods: another module adds one with
     _inherit and visitors are routed by it, with its words in the reason."""
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.loader = FakeModelLoader(cls.env, cls.__module__)
-        cls.loader.backup_registry()
-        from .fake_models import ImLivechatChannelSeniorFirst  # noqa: PLC0415 - loaded into the registry here
-
-        cls.loader.update_registry((ImLivechatChannelSeniorFirst,))
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.loader.restore_registry()
-        super().tearDownClass()
+    fake_model = "ImLivechatChannelSeniorFirst"
 
     def test_visitors_are_routed_by_the_added_rule(self):
         speaker = self._operator("Speaker", lang="fr_FR", expertises=self.billing)

@@ -302,29 +302,26 @@ class TestLineEdgesOverHttp(HttpCase):
         nobodys.livechat_expertise_ids = billing
         self.livechat.max_sessions_mode = "unlimited"
         session, _guest = visitor_session(self.env, self.livechat, self.operator, guest_name="Transfer me")
-        self.authenticate("edge_operator", "edge_operator")
-        self.make_jsonrpc_request(
-            "/web/dataset/call_kw/discuss.channel/execute_command_transfer",
-            {
-                "model": "discuss.channel",
-                "method": "execute_command_transfer",
-                "args": [[session.id]],
-                "kwargs": {"body": "/transfer Edge billing"},
-            },
+        error, _result = self._call(
+            self.operator,
+            "discuss.channel",
+            "execute_command_transfer",
+            [[session.id]],
+            {"body": "/transfer Edge billing"},
         )
+        self.assertEqual(error, "ok")
         self.env.invalidate_all()
         self.assertEqual(session.livechat_operator_id, self.operator.partner_id, "nobody's operator gets nothing")
         # an operator of another channel may take it
         self.env["im_livechat.channel"].create({"name": "Other edge", "user_ids": [Command.set(nobodys.ids)]})
-        self.make_jsonrpc_request(
-            "/web/dataset/call_kw/discuss.channel/execute_command_transfer",
-            {
-                "model": "discuss.channel",
-                "method": "execute_command_transfer",
-                "args": [[session.id]],
-                "kwargs": {"body": "/transfer Edge billing"},
-            },
+        error, _result = self._call(
+            self.operator,
+            "discuss.channel",
+            "execute_command_transfer",
+            [[session.id]],
+            {"body": "/transfer Edge billing"},
         )
+        self.assertEqual(error, "ok")
         self.env.invalidate_all()
         self.assertEqual(session.livechat_operator_id, nobodys.partner_id)
 

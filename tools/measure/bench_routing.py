@@ -3,9 +3,10 @@
 Builds two databases from the same seeded generator (stock ``im_livechat``
 only, and ``im_livechat_ext``), times one operator selection in-process on
 both, counts its SQL queries, and replays a day of arrivals through the
-module with an independent checker of the SPEC tier list.
+module, its tiers checked with the rules' own predicates over facts read
+on their own. Two workloads: ``profiles`` (the default) and ``spread``.
 
-Run it through ``./dev.sh bench [--scale 1] [--visitors 1000] [--arrivals 2000]``.
+Run it through ``./dev.sh bench [--workload spread] [--scale 1] [--visitors 1000] [--arrivals 2000]``.
 """
 
 import argparse
@@ -35,6 +36,14 @@ def parse_args():
     parser.add_argument("--visitors", type=int, default=1000, help="selections timed per channel")
     parser.add_argument("--arrivals", type=int, default=2000, help="arrivals of the simulated day")
     parser.add_argument("--seed", type=int, default=18)
+    parser.add_argument(
+        "--workload",
+        choices=["profiles", "spread"],
+        default="profiles",
+        help="profiles: 40 operator profiles shared, 1 ongoing chat per operator on average, visitors asking "
+        "0-2 expertises; spread: each operator drawn on their own (6 languages, 0-2 chat languages, 0-3 of 40 "
+        "expertises), 80 %% online and the rest away, 4 ongoing chats per operator, visitors asking 1-2",
+    )
     parser.add_argument("--output", default="bench-results.json")
     parser.add_argument("--keep", action="store_true", help="reuse existing benchmark databases")
     parser.add_argument("--no-peak", action="store_true", help="skip the peak-hour simulation")
@@ -68,12 +77,29 @@ def profiles(rng, expertise_count):
     return result
 
 
+SPREAD_LANGS = LANGS[:6]
+
+
+def spread_profiles(rng, count, expertise_count):
+    """One profile per operator, drawn on their own (the spread workload)."""
+    result = []
+    for _i in range(count):
+        main = rng.choice(SPREAD_LANGS)
+        chat = sorted(set(rng.sample(SPREAD_LANGS, rng.randint(0, 2))) - {main})
+        expertises = sorted(rng.sample(range(expertise_count), rng.randint(0, 3)))
+        result.append(
+            {"lang": main, "chat_langs": chat, "country": rng.choice(COUNTRIES[:8]), "expertises": expertises}
+        )
+    return result
+
+
 def generate(env, args, with_expertise):
     """Same operators, presence, channels and sessions for both databases."""
     rng = random.Random(args.seed)
+    spread = args.workload == "spread"
     operators_count = int(2000 * args.scale)
     sessions_count = int(20000 * args.scale)
-    ongoing_count = int(2000 * args.scale)
+    ongoing_count = int((8000 if spread else 2000) * args.scale)
     expertise_count = 40
     cr = env.cr
     for code in LANGS:
@@ -86,7 +112,7 @@ def generate(env, args, with_expertise):
             env["im_livechat.expertise"].create([{"name": f"Expertise {i:02d}"} for i in range(expertise_count)]).ids
         )
     group_ids = [env.ref("base.group_user").id, env.ref("im_livechat.im_livechat_group_user").id]
-    plan = profiles(rng, expertise_count)
+    plan = spread_profiles(rng, operators_count, expertise_count) if spread else profiles(rng, expertise_count)
     users = env["res.users"].with_context(no_reset_password=True, tracking_disable=True, mail_create_nolog=True)
     operator_profiles = [plan[i % len(plan)] for i in range(operators_count)]
     created = users.create(
@@ -119,7 +145,8 @@ def generate(env, args, with_expertise):
                 for e in profile["expertises"]
             ],
         )
-    statuses = rng.choices(["online", "away", "offline"], weights=[80, 10, 10], k=operators_count)
+    weights = [80, 20, 0] if spread else [80, 10, 10]
+    statuses = rng.choices(["online", "away", "offline"], weights=weights, k=operators_count)
     now = datetime.utcnow()
     cr.executemany(
         "INSERT INTO bus_presence (user_id, status, last_poll, last_presence) VALUES (%s, %s, %s, %s)",
@@ -204,12 +231,13 @@ def refresh_clock(env):
 
 def visitors(args, expertise_ids, countries):
     rng = random.Random(args.seed + 1)
+    spread = args.workload == "spread"
     result = []
     for _i in range(args.visitors):
-        wanted = rng.sample(expertise_ids, rng.choice([0, 1, 1, 2])) if expertise_ids else []
-        result.append(
-            {"lang": rng.choice(VISITOR_LANGS), "country_id": countries[rng.choice(COUNTRIES)], "expertises": wanted}
-        )
+        how_many = rng.choice([1, 2]) if spread else rng.choice([0, 1, 1, 2])
+        wanted = rng.sample(expertise_ids, how_many) if expertise_ids else []
+        langs = SPREAD_LANGS if spread else VISITOR_LANGS
+        result.append({"lang": rng.choice(langs), "country_id": countries[rng.choice(COUNTRIES)], "expertises": wanted})
     return result
 
 
@@ -486,7 +514,8 @@ def selection(args, odoo):
     """The selection benchmark and the simulated day; returns the figures."""
     from odoo import SUPERUSER_ID, api  # noqa: PLC0415
 
-    dbs = {"stock": ("bench_stock", "im_livechat"), "ext": ("bench_ext", "im_livechat_ext")}
+    suffix = "" if args.workload == "profiles" else f"_{args.workload}"
+    dbs = {"stock": (f"bench_stock{suffix}", "im_livechat"), "ext": (f"bench_ext{suffix}", "im_livechat_ext")}
     for db, module in dbs.values():
         if not args.keep or not database_exists(db):
             odoo_runner.drop_db(db, check=True)
