@@ -12,16 +12,18 @@ class BusPresence(models.Model):
         return presences
 
     def write(self, vals):
-        coming_online = self.filtered(lambda p: p.status != "online") if vals.get("status") == "online" else self
+        status = vals.get("status")
+        # an operator coming online may take a waiting visitor; one leaving
+        # may leave a line with nobody present, whose visitors are then missed
+        changing = self.filtered(lambda p: p.status != status) if status else self.browse()
         result = super().write(vals)
-        if vals.get("status") == "online":
-            coming_online._serve_waiting_line()
+        changing._serve_waiting_line()
         return result
 
     def _serve_waiting_line(self):
-        """An operator coming online may take a waiting visitor: the line is
-        served in a transaction of its own (presence updates must never wait
-        or fail because of it)."""
+        """An operator coming online may take a waiting visitor, one going
+        away may leave nobody present: the line is served in a transaction
+        of its own (presence updates must never wait or fail because of it)."""
         if not self.user_id:
             return
         self.env.cr.execute(

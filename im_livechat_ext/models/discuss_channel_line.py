@@ -158,6 +158,7 @@ class DiscussChannel(models.Model):
             }
         )
         self._notify_waiting_line(self.livechat_channel_id, only=self)
+        self._livechat_schedule_max_wait()
 
     def _livechat_bot_forwarded_into_line(self):
         """Those of these sessions whose chatbot forwarded the visitor into
@@ -265,6 +266,30 @@ class DiscussChannel(models.Model):
             self.env["im_livechat.waiting.line"]._gone_sessions(livechat_channels.ids, fields.Datetime.now())
         )
         return gone._livechat_miss_waiting_visitors()
+
+    def _livechat_schedule_max_wait(self):
+        """The line is served to the second when these visitors' maximum
+        wait ends (F22)."""
+        ends = [
+            session.livechat_waiting_since + timedelta(seconds=session.livechat_channel_id.max_wait_time)
+            for session in self.sudo()
+            if session.livechat_waiting_since and session.livechat_channel_id.max_wait_time
+        ]
+        if ends:
+            self.env["im_livechat.channel"]._trigger_waiting_line_dispatch(at=min(ends))
+
+    @api.model
+    def _livechat_release_missed_visitors(self, livechat_channels):
+        """F22: waiting visitors whom nobody will serve (their channel's
+        maximum wait has passed, nobody of the channel is present any more)
+        leave the line, missed: told, their session kept. A fixed number of
+        queries, whatever the length of the line."""
+        self.env.flush_all()
+        present = livechat_channels._get_present_operator_counts()
+        missed = self.sudo().browse(
+            self.env["im_livechat.waiting.line"]._missed_sessions(livechat_channels, fields.Datetime.now(), present)
+        )
+        return missed._livechat_miss_waiting_visitors()
 
     @api.model
     def _livechat_delete_silent_sessions(self, limit=SILENT_SESSIONS_BATCH):

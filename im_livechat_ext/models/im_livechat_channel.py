@@ -28,6 +28,7 @@ ROUTING_SETTINGS = {
     "unanswered_timeout",
     "max_waiting",
     "max_waiting_per_address",
+    "max_wait_time",
 }
 # settings that change who can take a chat: the waiting line is served again
 SLOT_SETTINGS = {"user_ids", "max_sessions_mode", "max_sessions", "block_assignment_during_call", "waiting_line"}
@@ -107,7 +108,7 @@ class ImLivechatChannel(models.Model):
         ),
         (
             "max_waiting_positive",
-            "CHECK(max_waiting >= 0 AND max_waiting_per_address >= 0)",
+            "CHECK(max_waiting >= 0 AND max_waiting_per_address >= 0 AND max_wait_time >= 0)",
             "The bounds of the waiting line cannot be negative (0 = no bound).",
         ),
         (
@@ -164,6 +165,7 @@ class ImLivechatChannel(models.Model):
         "unanswered_timeout",
         "max_waiting",
         "max_waiting_per_address",
+        "max_wait_time",
     )
     def _check_routing_limits(self):
         # Same rules as the SQL constraints, with a message that names the field.
@@ -174,7 +176,7 @@ class ImLivechatChannel(models.Model):
                 raise ValidationError(_("The inactivity timeout cannot be negative (0 never removes operators)."))
             if channel.expert_wait_time < 0:
                 raise ValidationError(_("The wait for an expert cannot be negative (0 routes at once)."))
-            if channel.max_waiting < 0 or channel.max_waiting_per_address < 0:
+            if min(channel.max_waiting, channel.max_waiting_per_address, channel.max_wait_time) < 0:
                 raise ValidationError(_("The bounds of the waiting line cannot be negative (0 = no bound)."))
             if channel.unanswered_timeout < 0:
                 raise ValidationError(

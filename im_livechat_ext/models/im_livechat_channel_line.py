@@ -32,6 +32,14 @@ class ImLivechatChannel(models.Model):
         "present expert of it to be free before the other operators are considered. 0 routes at once.",
     )
 
+    max_wait_time = fields.Integer(
+        "Maximum Wait (seconds)",
+        default=0,
+        groups="base.group_user",
+        help="A visitor who waited this long in line leaves it: they are told nobody can answer now and "
+        "that their messages are kept, their session stays open. 0 = no maximum. Visitors also leave "
+        "the line when nobody of the channel is present any more.",
+    )
     max_waiting = fields.Integer(
         "Longest Line",
         default=100,
@@ -172,6 +180,7 @@ class ImLivechatChannel(models.Model):
         try:
             with self.env.cr.savepoint():
                 self.env["discuss.channel"]._livechat_release_gone_visitors(channels)
+                self.env["discuss.channel"]._livechat_release_missed_visitors(channels)
                 for channel in channels:
                     served += channel._serve_waiting_visitors()
                 self.env["discuss.channel"].sudo()._notify_waiting_line(channels)

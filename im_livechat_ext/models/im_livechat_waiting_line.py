@@ -141,6 +141,20 @@ class ImLivechatWaitingLine(models.Model):
         return [session_id for (session_id,) in self.env.cr.fetchall()]
 
     @api.model
+    def _missed_sessions(self, channels, now, present_counts):
+        """Ids of the waiting sessions of `channels` nobody will serve
+        (maximum wait passed, nobody present any more), locked."""
+        self.env.cr.execute(
+            waiting_line.missed_waiting_sql(
+                channels.ids,
+                now,
+                [channel.max_wait_time for channel in channels],
+                [channel.id for channel in channels if not present_counts.get(channel.id)],
+            )
+        )
+        return [session_id for (session_id,) in self.env.cr.fetchall()]
+
+    @api.model
     def _silent_sessions(self, older_than, limit):
         """Ids of sessions out of the line where only OdooBot wrote."""
         root = self.env.ref("base.partner_root")

@@ -238,6 +238,42 @@ class TestLineEdgesOverHttp(HttpCase):
         self.assertNotIn("in line", bodies)
         self.assertNotIn("dans la file", bodies)
 
+    def test_no_dead_end_when_the_maximum_wait_passes(self):
+        """F22: a visitor waiting longer than the channel's maximum wait is
+        missed: out of the line, told in their language, session kept; the
+        one behind, within the maximum, keeps waiting."""
+        self.livechat.max_wait_time = 300
+        late = self._visitor_asks(headers={"Accept-Language": "fr-FR,fr;q=0.9"})
+        recent = self._visitor_asks()
+        for session in (late, recent):
+            self.env["bus.presence"].create({"guest_id": session.channel_member_ids.guest_id.id, "status": "online"})
+        self._visitor_writes(late, "j'attends")
+        self.env.cr.execute(
+            "UPDATE discuss_channel SET livechat_waiting_since = livechat_waiting_since - interval '301 seconds'"
+            " WHERE id = %s",
+            [late.id],
+        )
+        self.env.invalidate_all()
+        self.livechat._dispatch_waiting_visitors()
+        self.assertEqual(self._waiting(), recent)
+        self.assertTrue(late.livechat_active, "the session is kept")
+        self.assertIn("Personne ne peut", " ".join(late.message_ids.mapped("body")), "told in their language")
+        self.assertIn("j'attends", " ".join(late.message_ids.mapped("body")))
+        self.assertEqual(recent.livechat_queue_position, 1)
+
+    def test_no_dead_end_when_nobody_is_present_any_more(self):
+        """F22: the channel's last present operator goes away: those in line
+        are missed (told, session kept) instead of waiting for ever."""
+        waiting = self._visitor_asks()
+        self.env["bus.presence"].create({"guest_id": waiting.channel_member_ids.guest_id.id, "status": "online"})
+        self.assertTrue(waiting.livechat_waiting_since)
+        self.env["bus.presence"].search([("user_id", "=", self.operator.id)]).status = "away"
+        self.env.invalidate_all()
+        self.livechat._dispatch_waiting_visitors()
+        self.assertFalse(self._waiting())
+        self.assertTrue(waiting.livechat_active)
+        self.assertIn("Nobody can answer", waiting.message_ids[0].body)
+
     # ------------------------------------------------------------------
     # 4. Capacity counts the chats the routing gave
     # ------------------------------------------------------------------
@@ -379,7 +415,7 @@ class TestLineEdgesOverHttp(HttpCase):
 
     @mute_logger("odoo.http")
     def test_new_bounds_are_managers_settings(self):
-        for field, value in (("max_waiting", 0), ("max_waiting_per_address", 500)):
+        for field, value in (("max_waiting", 0), ("max_waiting_per_address", 500), ("max_wait_time", 60)):
             with self.subTest(field=field):
                 error, _message = self._call(
                     self.operator, "im_livechat.channel", "write", [[self.livechat.id], {field: value}]
