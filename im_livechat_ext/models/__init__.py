@@ -10,6 +10,7 @@ from . import im_livechat_channel_line
 from . import im_livechat_channel_inactivity
 from . import discuss_channel
 from . import discuss_channel_line
+from . import discuss_channel_missed
 from . import discuss_channel_unanswered
 from . import discuss_channel_transfer
 from . import chatbot_script

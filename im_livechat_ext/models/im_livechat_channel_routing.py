@@ -92,7 +92,9 @@ class ImLivechatChannel(models.Model):
 
     def _get_stock_session_vals(self, anonymous_name, **kwargs):
         """Stock's session values, without the routing above (the waiting
-        line builds its OdooBot-held session on them)."""
+        line builds its OdooBot-held session on them): the overrides that
+        come after this file's class (models/__init__.py's order, then the
+        modules loaded before this one) and stock's own."""
         return super()._get_livechat_discuss_channel_vals(anonymous_name, **kwargs)
 
     @api.model
@@ -167,7 +169,7 @@ class ImLivechatChannel(models.Model):
         if not candidates:
             return RoutingDecision(Users)
         capacity = self._get_capacity_limits()
-        request = routing_sql.RankingRequest(
+        ranking_request = routing_sql.RankingRequest(
             candidate_ids=tuple(candidates.ids),
             inactivity_minutes=self.operator_inactivity_timeout,
             # the channel's own operators must still be ones when ranked again
@@ -185,11 +187,11 @@ class ImLivechatChannel(models.Model):
                 "chat_lang_relation": self._get_chat_lang_relation(),
             },
         )
-        self.env.cr.execute(request.rank_sql(fields.Datetime.now(), candidates.ids))
+        self.env.cr.execute(ranking_request.rank_sql(fields.Datetime.now(), candidates.ids))
         ranked = self.env.cr.dictfetchall()
         if claim:
             winner = operator_claim.claim_first(
-                self.env.cr, ranked, capacity["max_sessions"], rerank=request, wait=wait_for_claimed
+                self.env.cr, ranked, capacity["max_sessions"], rerank=ranking_request, wait=wait_for_claimed
             )
         else:
             winner = ranked[0] if ranked else None
@@ -198,7 +200,9 @@ class ImLivechatChannel(models.Model):
         winner_id = winner["user_id"]
         return RoutingDecision(
             Users.browse(winner_id),
-            explain=lambda: self._routing_reason(winner, country_id),
+            explain=lambda: self._routing_reason(
+                winner, country_id, ranking_request.ranking["tiers"], ranking_request.ranking["checks"]
+            ),
             knows_the_subject=bool(winner["matched_ids"]),
         )
 
@@ -211,7 +215,7 @@ class ImLivechatChannel(models.Model):
     def _get_routing_tiers(self):
         """This channel's preference tiers, best first: tuples of the names
         of _get_routing_checks, () for everyone."""
-        return routing_rules.ROUTING_TIERS[self.routing_priority or "language"]
+        return list(routing_rules.ROUTING_TIERS[self.routing_priority or "language"])
 
     @api.model
     def _get_chat_lang_relation(self):
@@ -227,15 +231,16 @@ class ImLivechatChannel(models.Model):
         company_partner.fetch(["lang"])
         return self.with_context(lang=company_partner.lang or "en_US").env
 
-    def _routing_reason(self, winner, country_id):
-        """The reason sentence, for managers: in the company's language."""
+    def _routing_reason(self, winner, country_id, tiers, checks):
+        """The reason sentence, for managers: in the company's language, in
+        the words of the tiers and checks that ranked the winner."""
         env = self._company_env()
         lang_code = winner["lang_code"]
         operator = env["res.users"].sudo().browse(winner["user_id"])
         return routing_rules.routing_reason(
             env,
-            self._get_routing_tiers(),
-            self._get_routing_checks(),
+            tiers,
+            checks,
             winner,
             operator._livechat_chat_name(),
             names={

@@ -11,7 +11,7 @@ from .availability_sql import int_array
 STATUS_TABLE = "im_livechat_operator_status"
 
 
-def lock_and_stamp_sql(user_ids, skip_locked, first_only=True, use_currtid2=True):
+def lock_and_stamp_sql(user_ids, skip_locked, first_only=True, use_currtid2=False):
     """Lock the status row of the first of `user_ids` (in that order) that
     can be locked (with `skip_locked`: that no other transaction holds nor
     changed since our snapshot; without, wait for the first one's) and stamp

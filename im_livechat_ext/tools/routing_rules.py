@@ -14,6 +14,7 @@ this module says what the rules are, so that they read in one place:
    nor gave a chat since this request's snapshot (operator_claim.py).
 """
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -151,8 +152,9 @@ def tier_sql(tiers, checks, facts):
         if condition in seen:
             continue  # the request made it the same as a tier before: nobody is left for it
         seen.append(condition)
-        label = " + ".join(names)
-        whens.append(SQL("WHEN %s THEN %s /* %s */", condition, index, SQL(label.replace("*", ""))))
+        # the checks' names as a comment: words, spaces and "+" only
+        label = re.sub(r"[^\w +]", "", " + ".join(names))
+        whens.append(SQL("WHEN %s THEN %s /* %s */", condition, index, SQL(label)))
     # tiers whose last one does not hold everybody: those in none of them rank after every tier
     return SQL("CASE %s ELSE %s END", SQL(" ").join(whens), len(tiers))
 

@@ -1,0 +1,112 @@
+from datetime import timedelta
+
+from markupsafe import Markup
+
+from odoo import api, fields, models
+
+# sessions deleted per run of the autovacuum, as stock's empty ones
+SILENT_SESSIONS_BATCH = 1000
+
+
+class DiscussChannel(models.Model):
+    """Visitors who leave the waiting line unserved (SPEC F16, F22): missed
+    (maximum wait, nobody present, channel gone), gone (their browser), and
+    what is left of those who wrote nothing."""
+
+    _inherit = "discuss.channel"  # pylint: disable=consider-merging-classes-inherited
+
+    def _livechat_leave_line(self):
+        """Out of the line, without an operator: no place, no address kept."""
+        self.sudo().write(
+            {"livechat_waiting_since": False, "livechat_waiting_address": False, "livechat_waiting_message_id": False}
+        )
+
+    def _livechat_miss_waiting_visitors(self):
+        """These waiting visitors cannot be served any more (their channel is
+        deleted, the module uninstalled, their browser is gone): they leave the line, keep their
+        session and everything written in it, and are told so in their
+        language. Their place messages become the notice."""
+        waiting = self.sudo().filtered(lambda session: session.livechat_waiting_since and session.livechat_active)
+        for session in waiting:
+            env = self.with_context(lang=session.livechat_lang_id.code or "en_US").env
+            session._livechat_replace_line_message(
+                Markup('<div class="o_livechat_missed">%s</div>') % session._livechat_missed_notice(env)
+            )
+        waiting._livechat_leave_line()
+        return waiting
+
+    def _livechat_missed_notice(self, env):
+        """What a missed visitor reads, in env's language."""
+        return env._(
+            "Nobody can answer this chat now. Your messages are kept: our team will read them and "
+            "come back to you as soon as possible."
+        )
+
+    def _livechat_replace_line_message(self, body):
+        """The visitor's place message says `body` instead, live (a new
+        message when the session has none of its own)."""
+        self.ensure_one()
+        message = self.livechat_waiting_message_id
+        if message and message.model == "discuss.channel" and message.res_id == self.id:
+            message.body = body
+            self._send_new_body(message.id, body)
+        else:
+            self._post_line_notice(body)
+
+    @api.model
+    def _livechat_release_gone_visitors(self, livechat_channels):
+        """F16: waiting visitors of these channels whose browser has not been
+        seen for a while leave the line, missed: their session is kept and
+        tells them so, should they come back. Two queries to find and lock
+        them, whatever their number; one another transaction holds is left
+        to the next dispatch."""
+        self.env.flush_all()
+        gone = self.sudo().browse(
+            self.env["im_livechat.waiting.line"]._gone_sessions(livechat_channels.ids, fields.Datetime.now())
+        )
+        return gone._livechat_miss_waiting_visitors()
+
+    def _livechat_schedule_max_wait(self):
+        """The line is served to the second when these visitors' maximum
+        wait ends (F22)."""
+        ends = [
+            session.livechat_waiting_since + timedelta(seconds=session.livechat_channel_id.max_wait_time)
+            for session in self.sudo()
+            if session.livechat_waiting_since and session.livechat_channel_id.max_wait_time
+        ]
+        if ends:
+            self.env["im_livechat.channel"]._trigger_waiting_line_dispatch(at=min(ends))
+
+    @api.model
+    def _livechat_release_missed_visitors(self, livechat_channels):
+        """F22: waiting visitors whom nobody will serve (their channel's
+        maximum wait has passed, nobody of the channel is present any more)
+        leave the line, missed: told, their session kept. A fixed number of
+        queries, whatever the length of the line."""
+        self.env.flush_all()
+        present = livechat_channels._get_present_operator_counts()
+        missed = self.sudo().browse(
+            self.env["im_livechat.waiting.line"]._missed_sessions(livechat_channels, fields.Datetime.now(), present)
+        )
+        return missed._livechat_miss_waiting_visitors()
+
+    @api.model
+    def _livechat_delete_silent_sessions(self, limit=SILENT_SESSIONS_BATCH):
+        """Delete up to `limit` sessions out of the line in which only
+        OdooBot wrote, untouched for an hour (a visitor who waited and wrote
+        nothing). Returns whether more are left."""
+        older_than = fields.Datetime.now() - timedelta(hours=1)
+        silent = self.env["im_livechat.waiting.line"]._silent_sessions(older_than, limit + 1)
+        self.sudo().browse(silent[:limit]).unlink()
+        return len(silent) > limit
+
+    @api.autovacuum
+    def _gc_empty_livechat_sessions(self):
+        """Stock deletes sessions without a message after an hour; a visitor
+        who only waited in line has OdooBot's notices in theirs and nothing
+        else: deleted likewise (the line's scheduled action deletes them
+        too, a batch a minute, so that a flood of them does not stay)."""
+        result = super()._gc_empty_livechat_sessions()
+        while self._livechat_delete_silent_sessions():
+            pass
+        return result
