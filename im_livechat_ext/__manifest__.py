@@ -8,7 +8,7 @@
     "license": "LGPL-3",
     "maintainers": ["im-livechat-ext"],
     "development_status": "Beta",
-    "depends": ["im_livechat"],
+    "depends": ["im_livechat", "resource"],
     "data": [
         "security/ir.model.access.csv",
         "data/ir_cron_data.xml",

@@ -68,23 +68,30 @@ class DiscussChannel(models.Model):
 
     def _livechat_schedule_max_wait(self):
         """The line is served to the second when these visitors' maximum
-        wait ends (F22)."""
+        wait ends or their channel closes (F22)."""
         ends = [
             session.livechat_waiting_since + timedelta(seconds=session.livechat_channel_id.max_wait_time)
             for session in self.sudo()
             if session.livechat_waiting_since and session.livechat_channel_id.max_wait_time
         ]
+        for channel in self.sudo().filtered("livechat_waiting_since").livechat_channel_id:
+            if closing := channel._closing_time():
+                ends.append(closing)
         if ends:
             self.env["im_livechat.channel"]._trigger_waiting_line_dispatch(at=min(ends))
 
     @api.model
     def _livechat_release_missed_visitors(self, livechat_channels):
         """F22: waiting visitors whom nobody will serve (their channel's
-        maximum wait has passed, nobody of the channel is present any more)
-        leave the line, missed: told, their session kept. A fixed number of
+        maximum wait has passed, nobody of the channel is present any more,
+        it closed) leave the line, missed: told, their session kept. A fixed number of
         queries, whatever the length of the line."""
         self.env.flush_all()
         present = livechat_channels._get_present_operator_counts()
+        for channel in livechat_channels:
+            if not channel._is_open():
+                present.pop(channel.id, None)  # closed by its opening hours (F21): nobody is
+
         missed = self.sudo().browse(
             self.env["im_livechat.waiting.line"]._missed_sessions(livechat_channels, fields.Datetime.now(), present)
         )

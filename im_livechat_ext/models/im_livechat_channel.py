@@ -29,9 +29,18 @@ ROUTING_SETTINGS = {
     "max_waiting",
     "max_waiting_per_address",
     "max_wait_time",
+    "resource_calendar_id",
 }
 # settings that change who can take a chat: the waiting line is served again
-SLOT_SETTINGS = {"user_ids", "max_sessions_mode", "max_sessions", "block_assignment_during_call", "waiting_line"}
+SLOT_SETTINGS = {
+    "user_ids",
+    "max_sessions_mode",
+    "max_sessions",
+    "block_assignment_during_call",
+    "waiting_line",
+    "max_wait_time",
+    "resource_calendar_id",
+}
 
 
 class ImLivechatChannel(models.Model):
@@ -229,8 +238,8 @@ class ImLivechatChannel(models.Model):
         (the claim's new snapshot, which sees nothing of this transaction's
         pending writes) instead of the environment's."""
         self.ensure_one()
-        if users is not None and not users:
-            return self.env["res.users"]
+        if (users is not None and not users) or not self._is_open():
+            return self.env["res.users"]  # nobody asked for, or closed (F21)
         capacity = self._get_capacity_limits()
         if present_only:
             capacity = {"max_sessions": None, "block_call": False, "own_limits": False}

@@ -122,7 +122,7 @@ class ImLivechatChannel(models.Model):
         """The line is on, an operator of the channel is present and the line
         is not full; with `visitor` (_line_visitor), that visitor may wait."""
         self.ensure_one()
-        if not (self.waiting_line and self._get_present_operator_counts().get(self.id)):
+        if not (self.waiting_line and self._is_open() and self._get_present_operator_counts().get(self.id)):
             return False
         if visitor is None:
             visitor = {"address": False, "guest_id": False, "partner_id": False}

@@ -18,3 +18,4 @@ from . import test_unanswered
 from . import test_transfer
 from . import test_cron_wakeup
 from . import test_line_edges
+from . import test_opening_hours
