@@ -6,7 +6,8 @@ a fresh database, with demo data. A step fails when Odoo exits non-zero, logs
 a warning or an error that is not a known warning of a run without HTTP (see
 ``odoo_runner.KNOWN_WARNINGS``), or when what it checks does not hold. After the uninstall the database
 schema (tables, columns, indexes, constraints, the report's SQL view) must be
-the one stock ``im_livechat`` had before the module came, with no record left
+the one stock ``im_livechat`` (with ``resource``, which the module depends
+on) had before the module came, with no record left
 behind under the module's name, and stock live chat must still route a
 visitor and show its reports, the sessions made with the module included.
 
@@ -281,7 +282,7 @@ class Lifecycle:
     def run(self):
         odoo_runner.drop_db(self.args.db, self.args.data_dir)
         print(f"lifecycle of {MODULE} on database {self.args.db}:", flush=True)
-        ok = self.step("install stock im_livechat (with demo data)", "-i", "im_livechat")
+        ok = self.step("install stock im_livechat and resource (with demo data)", "-i", "im_livechat,resource")
         if not ok:
             return 1
         stock_schema = self.schema()
