@@ -194,6 +194,14 @@ cmd_run() {
         drop_db "$db"
         odoo -d "$db" -i im_livechat_ext --stop-after-init --log-level=warn
     fi
+    # the demo activates its visitors' and operators' languages: every
+    # installed module's words in them, stock's included
+    local langs
+    langs="$(psql -d "$db" -Atqc "select string_agg(code, ',' order by code) from res_lang where active and code <> 'en_US'")"
+    if [ -n "$langs" ]; then
+        say "loading the translations of every installed module in $langs"
+        odoo -d "$db" --load-language="$langs" --stop-after-init --log-level=warn
+    fi
     local channel
     channel="$(psql -d "$db" -Atqc "select res_id from ir_model_data where module='im_livechat_ext' and name='im_livechat_channel_routing'")"
     cat <<EOF

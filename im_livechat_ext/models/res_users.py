@@ -67,13 +67,26 @@ class ResUsers(models.Model):
                 # Live Chat managers set it on operators they may not otherwise
                 # edit, but only on users they can see (companies, record rules)
                 self.check_access("read")
-                return super(ResUsers, self.sudo()).write(vals)
+                result = super(ResUsers, self.sudo()).write(vals)
+                self._livechat_limit_changed()
+                return result
         if not self.env.su and self == self.env.user:
             self._check_own_livechat_write(vals)
         # the users' field is computed from the settings and would drop an
         # inactive language before the settings ever see it
         self.env["res.users.settings"]._check_livechat_langs_active(vals.get("livechat_lang_ids"))
-        return super().write(vals)
+        result = super().write(vals)
+        if "livechat_max_sessions" in vals:
+            self._livechat_limit_changed()
+        return result
+
+    def _livechat_limit_changed(self):
+        """A raised limit is a freed slot (F16): the lines of these
+        operators' channels are served at once."""
+        # sudo: im_livechat.channel - the channels these operators answer, to serve their lines
+        channels = self.env["im_livechat.channel"].sudo().search([("user_ids", "in", self.ids)])
+        if channels:
+            channels._dispatch_waiting_visitors()
 
     @api.constrains("livechat_max_sessions")
     def _check_livechat_max_sessions(self):

@@ -31,6 +31,12 @@ def call_kw(case, model, method, args, kwargs=None):
     return "ok", answer["result"]
 
 
+def call_as(case, user, model, method, args, kwargs=None):
+    """call_kw as `user` (logged in with their login as password)."""
+    case.authenticate(user.login, user.login)
+    return call_kw(case, model, method, args, kwargs)
+
+
 def rpc_error(case, model, method, args, kwargs=None):
     """The error class call_kw answers with (None: no error)."""
     error, _message = call_kw(case, model, method, args, kwargs)

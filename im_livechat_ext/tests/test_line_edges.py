@@ -8,7 +8,7 @@ from odoo.tools import mute_logger
 from odoo.addons.bus.tests.common import WebsocketCase
 
 from ..tools import waiting_line
-from .common import call_kw, ongoing_chat, visitor_session
+from .common import call_as, ongoing_chat, visitor_session
 
 
 @tagged("post_install", "-at_install")
@@ -75,8 +75,7 @@ class TestLineEdgesOverHttp(HttpCase):
         session.with_user(public).with_context(guest=guest).sudo().message_post(body=body, message_type="comment")
 
     def _call(self, user, model, method, args, kwargs=None):
-        self.authenticate(user.login, user.login)
-        return call_kw(self, model, method, args, kwargs)
+        return call_as(self, user, model, method, args, kwargs)
 
     def _waiting(self):
         self.env.invalidate_all()

@@ -1,9 +1,8 @@
-from odoo import Command
+from odoo import Command, fields
 from odoo.exceptions import ValidationError
 from odoo.tests import HttpCase, new_test_user, tagged
 
-from . import test_rights_http
-from .common import LivechatRoutingCase, ongoing_chat
+from .common import LivechatRoutingCase, call_as, ongoing_chat, visitor_session
 
 
 @tagged("post_install", "-at_install")
@@ -78,7 +77,8 @@ class TestOperatorLimit(LivechatRoutingCase):
 class TestOperatorLimitRightsOverHttp(HttpCase):
     """Only Live Chat managers set an operator's limit, on any path."""
 
-    _call = test_rights_http.TestRightsOverHttp._call
+    def _call(self, user, model, method, args, kwargs=None):
+        return call_as(self, user, model, method, args, kwargs)
 
     @classmethod
     def setUpClass(cls):
@@ -172,6 +172,26 @@ class TestOperatorLimitRightsOverHttp(HttpCase):
         self.assertEqual(error, "odoo.exceptions.ValidationError", message)
         self.env.invalidate_all()
         self.assertEqual((self.colleague.livechat_max_sessions, self.colleague.login), (3, "rights_colleague"))
+
+    def test_a_raised_limit_serves_the_line_at_once(self):
+        """F16: raising an operator's own limit is a freed slot: the visitor
+        waiting for them is served by the manager's request itself."""
+        livechat = self.env["im_livechat.channel"].create(
+            {"name": "Raised limit", "waiting_line": True, "user_ids": [Command.set(self.colleague.ids)]}
+        )
+        self.env["bus.presence"].create({"user_id": self.colleague.id, "status": "online"})
+        self.colleague.livechat_max_sessions = 1
+        ongoing_chat(self.env, livechat, self.colleague)
+        waiting, _guest = visitor_session(self.env, livechat, self.env.ref("base.user_root"), guest_name="Waiting")
+        waiting.sudo().livechat_waiting_since = fields.Datetime.now()
+        self.assertEqual(waiting.livechat_queue_position, 1)
+        error, _result = self._call(
+            self.manager, "res.users", "write", [[self.colleague.id], {"livechat_max_sessions": 2}]
+        )
+        self.assertEqual(error, "ok")
+        self.env.invalidate_all()
+        self.assertFalse(waiting.livechat_waiting_since, "served at once, not by the next scheduled run")
+        self.assertEqual(waiting.livechat_operator_id, self.colleague.partner_id)
 
     def test_no_rpc_caller_lifts_the_limits_through_the_context(self):
         """The routing reads the available operators limits aside (its ranking

@@ -1,7 +1,7 @@
 from odoo import Command
 from odoo.tests import HttpCase, new_test_user, tagged
 
-from .common import call_kw
+from .common import call_as
 
 
 @tagged("post_install", "-at_install")
@@ -33,8 +33,7 @@ class TestRightsOverHttp(HttpCase):
 
     def _call(self, user, model, method, args, kwargs=None):
         """The JSON-RPC answer of call_kw as `user`: ("ok", result) or (error class, message)."""
-        self.authenticate(user.login, user.login)
-        return call_kw(self, model, method, args, kwargs)
+        return call_as(self, user, model, method, args, kwargs)
 
     def _snapshot(self):
         """What an attacker would like to change."""
