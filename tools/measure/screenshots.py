@@ -18,7 +18,7 @@ from pathlib import Path
 
 import websocket  # websocket-client, in requirements.txt
 
-OUT = Path(__file__).resolve().parent.parent / "im_livechat_ext" / "static" / "description"
+OUT = Path(__file__).resolve().parents[2] / "im_livechat_ext" / "static" / "description"
 
 
 def parse_args():
