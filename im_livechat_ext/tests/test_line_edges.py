@@ -337,27 +337,23 @@ class TestLineEdgesOverHttp(HttpCase):
         nobodys.livechat_expertise_ids = billing
         self.livechat.max_sessions_mode = "unlimited"
         session, _guest = visitor_session(self.env, self.livechat, self.operator, guest_name="Transfer me")
-        error, _result = self._call(
-            self.operator,
-            "discuss.channel",
-            "execute_command_transfer",
-            [[session.id]],
-            {"body": "/transfer Edge billing"},
-        )
-        self.assertEqual(error, "ok")
-        self.env.invalidate_all()
+
+        def transfer():
+            error, _result = self._call(
+                self.operator,
+                "discuss.channel",
+                "execute_command_transfer",
+                [[session.id]],
+                {"body": "/transfer Edge billing"},
+            )
+            self.assertEqual(error, "ok")
+            self.env.invalidate_all()
+
+        transfer()
         self.assertEqual(session.livechat_operator_id, self.operator.partner_id, "nobody's operator gets nothing")
         # an operator of another channel may take it
         self.env["im_livechat.channel"].create({"name": "Other edge", "user_ids": [Command.set(nobodys.ids)]})
-        error, _result = self._call(
-            self.operator,
-            "discuss.channel",
-            "execute_command_transfer",
-            [[session.id]],
-            {"body": "/transfer Edge billing"},
-        )
-        self.assertEqual(error, "ok")
-        self.env.invalidate_all()
+        transfer()
         self.assertEqual(session.livechat_operator_id, nobodys.partner_id)
 
     def test_only_operators_transfer_chats_with_a_visitor(self):

@@ -64,33 +64,22 @@ def odoo_bin(args, db, *extra):
 # ----------------------------------------------------------------------
 # Data
 # ----------------------------------------------------------------------
-def profiles(rng, expertise_count):
-    """40 operator profiles: equivalent operators share one."""
-    result = []
-    for _i in range(40):
-        main = rng.choice(LANGS)
-        chat = sorted(set(rng.sample(LANGS, rng.randint(0, 2))) - {main})
-        expertises = sorted(rng.sample(range(expertise_count), rng.randint(0, 3)))
-        result.append(
-            {"lang": main, "chat_langs": chat, "country": rng.choice(COUNTRIES[:8]), "expertises": expertises}
-        )
-    return result
-
-
-SPREAD_LANGS = LANGS[:6]
-
-
-def spread_profiles(rng, count, expertise_count):
-    """One profile per operator, drawn on their own (the spread workload)."""
+def draw_profiles(rng, count, langs, expertise_count):
+    """`count` operator profiles: a main language and 0 to 2 chat languages
+    of `langs`, a country, 0 to 3 of the expertises."""
     result = []
     for _i in range(count):
-        main = rng.choice(SPREAD_LANGS)
-        chat = sorted(set(rng.sample(SPREAD_LANGS, rng.randint(0, 2))) - {main})
+        main = rng.choice(langs)
+        chat = sorted(set(rng.sample(langs, rng.randint(0, 2))) - {main})
         expertises = sorted(rng.sample(range(expertise_count), rng.randint(0, 3)))
         result.append(
             {"lang": main, "chat_langs": chat, "country": rng.choice(COUNTRIES[:8]), "expertises": expertises}
         )
     return result
+
+
+# the spread workload's languages
+SPREAD_LANGS = LANGS[:6]
 
 
 def generate(env, args, with_expertise):
@@ -112,7 +101,11 @@ def generate(env, args, with_expertise):
             env["im_livechat.expertise"].create([{"name": f"Expertise {i:02d}"} for i in range(expertise_count)]).ids
         )
     group_ids = [env.ref("base.group_user").id, env.ref("im_livechat.im_livechat_group_user").id]
-    plan = spread_profiles(rng, operators_count, expertise_count) if spread else profiles(rng, expertise_count)
+    # profiles: 40 shared by equivalent operators; spread: one per operator
+    if spread:
+        plan = draw_profiles(rng, operators_count, SPREAD_LANGS, expertise_count)
+    else:
+        plan = draw_profiles(rng, 40, LANGS, expertise_count)
     users = env["res.users"].with_context(no_reset_password=True, tracking_disable=True, mail_create_nolog=True)
     operator_profiles = [plan[i % len(plan)] for i in range(operators_count)]
     created = users.create(
