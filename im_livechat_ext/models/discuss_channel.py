@@ -82,7 +82,7 @@ class DiscussChannel(models.Model):
             if waiting.livechat_channel_id.sudo().available_operator_ids:
                 # someone can take a chat (e.g. those ahead wait for an expert): serve soon
                 self.env["im_livechat.channel"]._trigger_waiting_line_dispatch()
-            waiting._livechat_schedule_max_wait()
+            waiting._livechat_schedule_line_end()
         return channels
 
     def write(self, vals):

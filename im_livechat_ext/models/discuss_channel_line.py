@@ -152,7 +152,7 @@ class DiscussChannel(models.Model):
             }
         )
         self._notify_waiting_line(self.livechat_channel_id, only=self)
-        self._livechat_schedule_max_wait()
+        self._livechat_schedule_line_end()
 
     def _livechat_bot_forwarded_into_line(self):
         """Those of these sessions whose chatbot forwarded the visitor into

@@ -66,7 +66,7 @@ class DiscussChannel(models.Model):
         )
         return gone._livechat_miss_waiting_visitors()
 
-    def _livechat_schedule_max_wait(self):
+    def _livechat_schedule_line_end(self):
         """The line is served to the second when these visitors' maximum
         wait ends or their channel closes (F22)."""
         ends = [

@@ -57,13 +57,10 @@ class ImLivechatChannel(models.Model):
     )
     waiting_count = fields.Integer("Waiting Visitors", compute="_compute_waiting_count", groups="base.group_user")
 
-    def _get_waiting_session_vals(self, anonymous_name, user_id=None, country_id=None, lang=None):
-        """A session with no operator yet: OdooBot holds it (stock requires an
-        operator on every session) and tells the visitor their place. None
-        when this visitor may not wait (the line's bounds): stock's answer."""
-        visitor = self._line_visitor(user_id)
-        if not self._visitor_may_wait(visitor):
-            return {}
+    def _get_waiting_session_vals(self, anonymous_name, visitor, user_id=None, country_id=None, lang=None):
+        """A session with no operator yet for `visitor` (_line_visitor, who
+        _can_wait_in_line): OdooBot holds it (stock requires an operator on
+        every session) and tells the visitor their place."""
         odoobot = self.env.ref("base.user_root")
         holder = self._with_routing_decision(self, RoutingDecision(odoobot))
         vals = holder._get_stock_session_vals(anonymous_name, user_id=user_id, country_id=country_id, lang=lang)

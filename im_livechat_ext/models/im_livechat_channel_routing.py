@@ -79,11 +79,13 @@ class ImLivechatChannel(models.Model):
             country_id=country_id,
             lang=visitor_lang.code or lang,
         )
-        if not vals and routing is not None and self._can_wait_in_line():
-            # nobody free but someone present: the visitor waits in line
-            vals = self._get_waiting_session_vals(
-                anonymous_name, user_id=user_id, country_id=country_id, lang=visitor_lang.code or lang
-            )
+        if not vals and routing is not None:
+            visitor = self._line_visitor(user_id)
+            if self._can_wait_in_line(visitor):
+                # nobody free but someone present, and room for this visitor: they wait in line
+                vals = self._get_waiting_session_vals(
+                    anonymous_name, visitor, user_id=user_id, country_id=country_id, lang=visitor_lang.code or lang
+                )
         if vals:
             vals["livechat_lang_id"] = visitor_lang.id
             if routing and routing.operator:

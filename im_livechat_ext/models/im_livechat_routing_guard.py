@@ -55,17 +55,11 @@ class ImLivechatRoutingGuard(models.AbstractModel):
     def _livechat_check_created(self, vals_list):
         """Refuse creating records that would get a guarded field a value
         other than the module's own default, through values, `default_*`
-        context keys or one's own saved defaults alike."""
-        self.env["im_livechat.routing.guard"]._livechat_refuse_chosen(self, self._livechat_guarded_fields(), vals_list)
-
-    @api.model
-    def _livechat_refuse_chosen(self, model, guarded, vals_list):
-        """Raise the AccessError of the first field of `guarded` ({name: why})
-        that creating `vals_list` on `model` would give a value other than
-        its code default (for models that cannot inherit this one). A
-        default saved for everybody (or a company) is an administrator's
-        choice, not the user's: only the user's own count. Fields only the
-        routing writes take no saved default at all (default_get)."""
+        context keys or one's own saved defaults alike. A default saved for
+        everybody (or a company) is an administrator's choice, not the
+        user's: only the user's own count. Fields only the routing writes
+        take no saved default at all (default_get)."""
+        guarded = self._livechat_guarded_fields()
         if not guarded:
             return
         in_context = {
@@ -74,7 +68,7 @@ class ImLivechatRoutingGuard(models.AbstractModel):
             if key.startswith("default_") and key.removeprefix("default_") in guarded
         }
         own_saved = {}
-        routing_only = model._livechat_routing_only_fields() if hasattr(model, "_livechat_routing_only_fields") else ()
+        routing_only = self._livechat_routing_only_fields()
         if any(name not in routing_only for name in guarded):
             # sudo: ir.default - the user's own saved defaults, one query
             for default in (
@@ -82,7 +76,7 @@ class ImLivechatRoutingGuard(models.AbstractModel):
                 .sudo()
                 .search(
                     [
-                        ("field_id.model", "=", model._name),
+                        ("field_id.model", "=", self._name),
                         ("field_id.name", "in", [name for name in guarded if name not in routing_only]),
                         ("user_id", "=", self.env.uid),
                     ]
@@ -97,7 +91,7 @@ class ImLivechatRoutingGuard(models.AbstractModel):
                     value = in_context[name]
                 else:
                     value = own_saved.get(name)
-                if _is_chosen(model, name, value):
+                if _is_chosen(self, name, value):
                     raise AccessError(why)
 
 

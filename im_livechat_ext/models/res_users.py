@@ -5,7 +5,8 @@ from ..tools.x2many_commands import linked_ids
 
 
 class ResUsers(models.Model):
-    _inherit = "res.users"
+    _name = "res.users"
+    _inherit = ["res.users", "im_livechat.routing.guard"]
 
     livechat_expertise_ids = fields.Many2many(
         "im_livechat.expertise",
@@ -35,14 +36,11 @@ class ResUsers(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        # res.users cannot take the guard's mixin (its many2many with groups)
-        self.env["im_livechat.routing.guard"]._livechat_refuse_chosen(
-            self, self._livechat_defaults_refused(), vals_list
-        )
+        self._livechat_check_created(vals_list)
         return super().create(vals_list)
 
-    def _livechat_defaults_refused(self):
-        """An operator's own limit: values, default_* keys, saved defaults."""
+    def _livechat_guarded_fields(self):
+        """An operator's own limit (F19): values, default_* keys, saved defaults."""
         if self.env["im_livechat.routing.guard"]._livechat_is_manager():
             return {}
         return {"livechat_max_sessions": _("Only Live Chat managers can set an operator's maximum of ongoing chats.")}
@@ -97,8 +95,7 @@ class ResUsers(models.Model):
 
     def _check_livechat_manager(self):
         """An operator's own limit is for Live Chat managers to set (F19)."""
-        if not self.env["im_livechat.routing.guard"]._livechat_is_manager():
-            raise AccessError(_("Only Live Chat managers can set an operator's maximum of ongoing chats."))
+        self._livechat_check_written(["livechat_max_sessions"])
 
     def _check_own_livechat_write(self, vals):
         """Stock writes self-writeable fields of one's own user as superuser:

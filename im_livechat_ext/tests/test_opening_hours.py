@@ -3,7 +3,7 @@ from datetime import datetime, timedelta
 from odoo import Command, fields
 from odoo.tests import HttpCase, new_test_user, tagged
 
-from .common import call_kw, ongoing_chat
+from .common import call_as, ongoing_chat
 
 
 @tagged("post_install", "-at_install")
@@ -107,14 +107,16 @@ class TestOpeningHours(HttpCase):
             password="hours_other_operator",
             groups="base.group_user,im_livechat.im_livechat_group_user",
         )
-        self.authenticate(operator.login, operator.login)
-        error, _message = call_kw(
-            self, "im_livechat.channel", "write", [[self.livechat.id], {"resource_calendar_id": calendar.id}]
+        error, _message = call_as(
+            self, operator, "im_livechat.channel", "write", [[self.livechat.id], {"resource_calendar_id": calendar.id}]
         )
         self.assertEqual(error, "odoo.exceptions.AccessError")
-        self.authenticate(self.manager.login, self.manager.login)
-        error, _message = call_kw(
-            self, "im_livechat.channel", "write", [[self.livechat.id], {"resource_calendar_id": calendar.id}]
+        error, _message = call_as(
+            self,
+            self.manager,
+            "im_livechat.channel",
+            "write",
+            [[self.livechat.id], {"resource_calendar_id": calendar.id}],
         )
         self.assertEqual(error, "ok")
         self.assertEqual(self.livechat.resource_calendar_id, calendar)
