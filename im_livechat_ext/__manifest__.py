@@ -1,7 +1,7 @@
 {
     "name": "Live Chat Routing by Language and Expertise",
     "summary": "Route every live chat to an available operator who speaks the visitor's language and knows the subject",
-    "version": "18.0.1.6.0",
+    "version": "18.0.1.7.0",
     "category": "Website/Live Chat",
     "author": "im_livechat_ext developers",
     "website": "https://github.com/im-livechat-ext/im_livechat_ext",
@@ -11,6 +11,7 @@
     "depends": ["im_livechat", "resource"],
     "data": [
         "security/ir.model.access.csv",
+        "security/im_livechat_ext_security.xml",
         "data/ir_cron_data.xml",
         "views/im_livechat_expertise_views.xml",
         "views/res_users_views.xml",
@@ -27,6 +28,9 @@
     "assets": {
         "web.assets_backend": [
             "im_livechat_ext/static/src/core/web/**/*",
+        ],
+        "im_livechat.assets_embed_core": [
+            "im_livechat_ext/static/src/embed/common/**/*",
         ],
         "web.assets_tests": [
             "im_livechat_ext/static/tests/tours/**/*",

@@ -14,6 +14,7 @@ from . import discuss_channel_line
 from . import discuss_channel_missed
 from . import discuss_channel_unanswered
 from . import discuss_channel_transfer
+from . import discuss_channel_outcome
 from . import chatbot_script
 from . import chatbot_script_step
 from . import im_livechat_operator_removal

@@ -1,6 +1,6 @@
 from markupsafe import Markup
 
-from odoo import SUPERUSER_ID, _, api, fields, models
+from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
@@ -13,7 +13,9 @@ FORMER_ONGOING_CHATS_INDEX = "discuss_channel_livechat_ongoing_index"
 # the waiting line sets these itself (as superuser), nobody else
 WAITING_LINE_FIELDS = {"livechat_waiting_since", "livechat_waiting_message_id", "livechat_waiting_address"}
 # the routing records these itself (as superuser), nobody else
-ROUTING_FACT_FIELDS = {"livechat_skipped_operator_ids", "livechat_transferred"}
+# what the routing records of a session's course (SPEC F23)
+OUTCOME_FIELDS = {"livechat_failure", "livechat_is_escalated", "livechat_line_wait", "livechat_line_estimate"}
+ROUTING_FACT_FIELDS = {"livechat_skipped_operator_ids", "livechat_transferred", *OUTCOME_FIELDS}
 # who answers a chat and what the routing reads of it: the routing, or a Live Chat manager
 ROUTED_BY_MANAGERS = {"livechat_operator_id", "livechat_expertise_ids", "livechat_lang_id"}
 
@@ -71,6 +73,7 @@ class DiscussChannel(models.Model):
     def create(self, vals_list):
         self._livechat_check_created(vals_list)
         self._check_livechat_operator_chosen(vals_list)
+        self._livechat_set_initial_outcome(vals_list)
         channels = super().create(vals_list)
         livechats = channels.filtered(lambda c: c.channel_type == "livechat" and c.livechat_channel_id)
         waiting = livechats.filtered("livechat_waiting_since")
@@ -79,6 +82,7 @@ class DiscussChannel(models.Model):
         if waiting:
             # the others' places do not change: only the newcomers are told theirs
             self.sudo()._notify_waiting_line(waiting.livechat_channel_id, only=waiting)
+            waiting._livechat_note_line_estimate()
             if waiting.livechat_channel_id.sudo().available_operator_ids:
                 # someone can take a chat (e.g. those ahead wait for an expert): serve soon
                 self.env["im_livechat.channel"]._trigger_waiting_line_dispatch()
@@ -123,7 +127,10 @@ class DiscussChannel(models.Model):
             return {}
         guarded = {
             **dict.fromkeys(WAITING_LINE_FIELDS, _("Only the waiting line itself puts a visitor in line.")),
-            **dict.fromkeys(ROUTING_FACT_FIELDS, _("Only the routing itself records who was skipped or transferred.")),
+            **dict.fromkeys(
+                ROUTING_FACT_FIELDS,
+                _("Only the routing itself records how a chat went (who was skipped, transferred, answered)."),
+            ),
         }
         if not self.env["im_livechat.routing.guard"]._livechat_is_manager():
             guarded.update(
@@ -198,9 +205,7 @@ class DiscussChannel(models.Model):
     def _livechat_human_members(self):
         """Partners of the internal users in the chat, OdooBot aside."""
         self.ensure_one()
-        return self.sudo().channel_member_ids.partner_id.filtered(
-            lambda partner: any(user._is_internal() and user.id != SUPERUSER_ID for user in partner.user_ids)
-        )
+        return self.sudo().channel_member_ids.partner_id.filtered(self._livechat_is_human)
 
     def _livechat_visitor_name(self):
         """The visitor's name as operators see it."""

@@ -17,7 +17,10 @@ class DiscussChannelMember(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         self._livechat_check_created(vals_list)
-        return super().create(vals_list)
+        members = super().create(vals_list)
+        for member in members.filtered(lambda m: m.partner_id and m.channel_id.channel_type == "livechat"):
+            member.channel_id._livechat_human_joined(member.partner_id)
+        return members
 
     def write(self, vals):
         self._livechat_check_written(vals)

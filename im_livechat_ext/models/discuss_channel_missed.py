@@ -2,7 +2,8 @@ from datetime import timedelta
 
 from markupsafe import Markup
 
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, UserError
 
 # sessions deleted per run of the autovacuum, as stock's empty ones
 SILENT_SESSIONS_BATCH = 1000
@@ -33,7 +34,32 @@ class DiscussChannel(models.Model):
                 Markup('<div class="o_livechat_missed">%s</div>') % session._livechat_missed_notice(env)
             )
         waiting._livechat_leave_line()
+        for session in waiting:
+            session._livechat_go_on_without_operator()
         return waiting
+
+    def _livechat_go_on_without_operator(self):
+        """After the notice, what a visitor with nobody to answer meets (F22):
+        the chatbot that put them in line goes on after its forward step
+        (its steps for "nobody available"); else the channel's script for
+        when no operator is available starts in the session."""
+        self.ensure_one()
+        session = self.sudo()
+        step = session.chatbot_current_step_id
+        if step.step_type == "forward_operator" and not step._is_last_step(session):
+            session._bus_send("im_livechat_ext/chatbot_resume", {"channel_id": session.id})
+            return
+        if step:
+            return  # a script already spoke in this session: it is not started over
+        rule = session.livechat_channel_id._get_offline_rule(session.country_id)
+        if not rule:
+            return
+        script = rule.chatbot_script_id
+        session.add_members(partner_ids=script.operator_partner_id.ids, post_joined_message=False)
+        session.livechat_operator_id = script.operator_partner_id
+        script.with_context(lang=session.livechat_lang_id.code or "en_US")._post_welcome_steps(session)
+        session._bus_send_store(session)
+        session._bus_send("im_livechat_ext/chatbot_resume", {"channel_id": session.id})
 
     def _livechat_missed_notice(self, env):
         """What a missed visitor reads, in env's language."""
@@ -52,6 +78,32 @@ class DiscussChannel(models.Model):
             self._send_new_body(message.id, body)
         else:
             self._post_line_notice(body)
+
+    def action_livechat_answer(self):
+        """An operator of the chat's channel (or a Live Chat manager) takes a
+        visitor nobody answered (missed, or still waiting in line) and opens
+        the chat in Discuss: they join it as its operator, the visitor sees
+        them join, the line moves on. Nobody else reads those chats."""
+        self.ensure_one()
+        session = self.sudo()
+        user = self.env.user
+        if not (
+            user.has_group("im_livechat.im_livechat_group_manager")
+            or (user.has_group("im_livechat.im_livechat_group_user") and user in session.livechat_channel_id.user_ids)
+        ):
+            raise AccessError(_("Only the operators of this chat's channel can answer its visitor."))
+        if session.channel_type != "livechat" or not session.livechat_active:
+            raise UserError(_("This chat is over: the visitor can no longer be answered here."))
+        if session.livechat_failure != "no_agent":
+            raise UserError(_("An operator already took this chat."))
+        was_waiting = session.livechat_waiting_since
+        session._livechat_hand_over(self.env.user, _("Taken by %s", self.env.user.name))
+        if was_waiting:
+            # those behind move up
+            session._notify_waiting_line(session.livechat_channel_id)
+        action = self.env["ir.actions.actions"]._for_xml_id("mail.action_discuss")
+        action["context"] = {"active_id": session.id}
+        return action
 
     @api.model
     def _livechat_release_gone_visitors(self, livechat_channels):

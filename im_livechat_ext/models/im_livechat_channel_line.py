@@ -261,3 +261,18 @@ class ImLivechatChannel(models.Model):
         self._dispatch_waiting_visitors()
         if self.env["discuss.channel"]._livechat_delete_silent_sessions():
             self._trigger_waiting_line_dispatch()
+
+    def _get_offline_rule(self, country=None):
+        """The channel's rule whose chatbot runs when no operator is
+        available, for a visitor from `country`, as stock matches a rule
+        (sequence order); only rules for every page: the page the visitor
+        was on is not known once they wait."""
+        self.ensure_one()
+        for rule in self.sudo().rule_ids.sorted("sequence"):
+            script = rule.chatbot_script_id
+            if not (rule.chatbot_only_if_no_operator and script.active and script.script_step_ids):
+                continue
+            if rule.regex_url or (rule.country_ids and country not in rule.country_ids):
+                continue
+            return rule
+        return self.env["im_livechat.channel.rule"]

@@ -19,3 +19,5 @@ from . import test_transfer
 from . import test_cron_wakeup
 from . import test_line_edges
 from . import test_opening_hours
+from . import test_outcomes
+from . import test_no_dead_end

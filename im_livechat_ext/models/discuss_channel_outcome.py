@@ -1,0 +1,151 @@
+from odoo import SUPERUSER_ID, api, fields, models
+
+# Odoo 19's names and meanings (SPEC F23)
+FAILURES = [("no_answer", "Never Answered"), ("no_agent", "No one Available"), ("no_failure", "Success")]
+
+
+class DiscussChannel(models.Model):
+    """How a live chat went (SPEC F23): whether a human answered, whether
+    several took part, how long the visitor waited in line and what they
+    were told to expect. Kept right where each thing happens: a human
+    joining (any path adds a member), a human's first message, the line."""
+
+    _inherit = "discuss.channel"  # pylint: disable=consider-merging-classes-inherited
+
+    livechat_failure = fields.Selection(
+        FAILURES,
+        "Live Chat Failure",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        groups="base.group_user",
+        help="No one Available: no human operator joined (yet); Never Answered: one joined but no "
+        "human operator wrote; Success: a human operator wrote.",
+    )
+    livechat_is_escalated = fields.Boolean(
+        "Escalated",
+        readonly=True,
+        copy=False,
+        groups="base.group_user",
+        help="Two or more human operators took part (transfer, reassignment, a colleague invited).",
+    )
+    livechat_outcome = fields.Selection(
+        [*FAILURES, ("escalated", "Escalated")],
+        "Live Chat Outcome",
+        compute="_compute_livechat_outcome",
+        store=True,
+        groups="base.group_user",
+    )
+    livechat_line_wait = fields.Integer(
+        "Wait in Line (seconds)",
+        readonly=True,
+        copy=False,
+        aggregator="avg",
+        groups="base.group_user",
+        help="How long the visitor waited in line before being served or leaving it; 0: never waited.",
+    )
+    livechat_line_estimate = fields.Integer(
+        "Estimate Shown (seconds)",
+        readonly=True,
+        copy=False,
+        aggregator="avg",
+        groups="base.group_user",
+        help="The wait the visitor was shown on entering the line; 0: none.",
+    )
+
+    @api.depends("livechat_failure", "livechat_is_escalated")
+    def _compute_livechat_outcome(self):
+        for session in self:
+            session.livechat_outcome = "escalated" if session.livechat_is_escalated else session.livechat_failure
+
+    @api.model
+    def _livechat_set_initial_outcome(self, vals_list):
+        """New sessions start without an answer: no one available, or never
+        answered yet when a human is their operator (one query)."""
+        livechat_vals = [vals for vals in vals_list if vals.get("channel_type") == "livechat"]
+        humans = self._livechat_humans_among(
+            {vals["livechat_operator_id"] for vals in livechat_vals if vals.get("livechat_operator_id")}
+        )
+        for vals in livechat_vals:
+            vals["livechat_failure"] = "no_answer" if vals.get("livechat_operator_id") in humans else "no_agent"
+
+    def _livechat_note_line_estimate(self):
+        """The wait these visitors are shown as they enter the line."""
+        for session in self.sudo().filtered(lambda s: s.livechat_waiting_since and not s.livechat_line_estimate):
+            session.livechat_line_estimate = session.livechat_expected_wait
+
+    @api.model
+    def _livechat_humans_among(self, partner_ids):
+        """Those of `partner_ids` who are operators of flesh (one query)."""
+        if not partner_ids:
+            return set()
+        users = (
+            self.env["res.users"]
+            .sudo()
+            .search([("partner_id", "in", list(partner_ids)), ("share", "=", False), ("id", "!=", SUPERUSER_ID)])
+        )
+        return set(users.partner_id.ids)
+
+    @api.model
+    def _livechat_is_human(self, partner):
+        """An operator of flesh: an internal user, not OdooBot (a chatbot's
+        partner has no user at all)."""
+        return any(user._is_internal() and user.id != SUPERUSER_ID for user in partner.sudo().user_ids)
+
+    def _livechat_human_joined(self, partner):
+        """`partner` joined this session (the session's own operator, who
+        joins as it is created, aside): answered soon, and a second human
+        taking part escalates it."""
+        session = self.sudo()
+        if (
+            session.channel_type != "livechat"
+            or not session.livechat_failure
+            or partner == session.livechat_operator_id
+            or not self._livechat_is_human(partner)
+        ):
+            return
+        if session.livechat_failure == "no_agent":
+            session.livechat_failure = "no_answer"
+        elif not session.livechat_is_escalated:
+            session.livechat_is_escalated = True
+
+    def _message_post_after_hook(self, message, msg_vals):
+        result = super()._message_post_after_hook(message, msg_vals)
+        if (
+            self.channel_type == "livechat"
+            and message.message_type == "comment"
+            and self.sudo().livechat_failure in ("no_agent", "no_answer")
+            and self._livechat_is_human(message.author_id)
+        ):
+            # read once per message until the first answer, never after it
+            self.sudo().livechat_failure = "no_failure"
+        return result
+
+    def _livechat_record_line_wait(self):
+        """The visitor leaves the line (served, missed, gone): how long they waited."""
+        now = fields.Datetime.now()
+        for session in self.sudo().filtered("livechat_waiting_since"):
+            waited = int((now - session.livechat_waiting_since).total_seconds())
+            session.livechat_line_wait = max(waited, 0)
+
+    def _livechat_enter_waiting_line(self, expertises, visitor=None):
+        result = super()._livechat_enter_waiting_line(expertises, visitor=visitor)
+        self._livechat_note_line_estimate()
+        return result
+
+    def _livechat_hand_over(self, operator, reason, leaving=None):
+        self._livechat_record_line_wait()
+        return super()._livechat_hand_over(operator, reason, leaving=leaving)
+
+    def _livechat_leave_line(self):
+        self._livechat_record_line_wait()
+        return super()._livechat_leave_line()
+
+    def _livechat_miss_waiting_visitors(self):
+        missed = super()._livechat_miss_waiting_visitors()
+        missed.sudo().livechat_failure = "no_agent"
+        return missed
+
+    def _close_livechat_session(self, **kwargs):
+        self._livechat_record_line_wait()
+        return super()._close_livechat_session(**kwargs)
