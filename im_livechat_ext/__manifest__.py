@@ -20,6 +20,7 @@
         "views/im_livechat_waiting_line_views.xml",
         "views/im_livechat_operator_removal_views.xml",
         "views/chatbot_script_step_views.xml",
+        "views/im_livechat_channel_templates.xml",
         "report/im_livechat_report_channel_views.xml",
     ],
     "demo": [

@@ -22,4 +22,5 @@ from . import im_livechat_operator_status
 from . import discuss_channel_member
 from . import bus_presence
 from . import ir_websocket
+from . import ir_http
 from . import im_livechat_waiting_line

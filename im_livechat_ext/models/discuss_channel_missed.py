@@ -26,17 +26,51 @@ class DiscussChannel(models.Model):
         """These waiting visitors cannot be served any more (their channel is
         deleted, the module uninstalled, their browser is gone): they leave the line, keep their
         session and everything written in it, and are told so in their
-        language. Their place messages become the notice."""
+        language, below what they wrote (their place message goes)."""
         waiting = self.sudo().filtered(lambda session: session.livechat_waiting_since and session.livechat_active)
         for session in waiting:
             env = self.with_context(lang=session.livechat_lang_id.code or "en_US").env
-            session._livechat_replace_line_message(
-                Markup('<div class="o_livechat_missed">%s</div>') % session._livechat_missed_notice(env)
+            session._livechat_post_in_voice(
+                Markup('<p class="o_livechat_missed">%s</p>') % session._livechat_missed_notice(env)
             )
+            session._livechat_drop_line_message()
         waiting._livechat_leave_line()
         for session in waiting:
             session._livechat_go_on_without_operator()
         return waiting
+
+    def _livechat_voice(self):
+        """Who speaks for the channel in this chat: its chatbot when it has
+        one, else OdooBot."""
+        self.ensure_one()
+        script = self.sudo().chatbot_current_step_id.chatbot_script_id
+        return script.operator_partner_id or self.env.ref("base.partner_root")
+
+    def _livechat_post_in_voice(self, body):
+        """A message to the visitor, in the channel's voice, as the chat's
+        other messages (not fine print)."""
+        self.ensure_one()
+        return (
+            self.sudo()
+            .with_context(mail_create_nosubscribe=True)
+            .message_post(
+                author_id=self._livechat_voice().id,
+                body=body,
+                message_type="comment",
+                subtype_xmlid="mail.mt_comment",
+            )
+        )
+
+    def _livechat_drop_line_message(self):
+        """The visitor's place message goes, in their window too."""
+        self.ensure_one()
+        session = self.sudo()
+        message = session.livechat_waiting_message_id
+        if message and message.model == "discuss.channel" and message.res_id == self.id:
+            session.livechat_waiting_message_id = False
+            message_id = message.id
+            message.unlink()
+            session._bus_send("mail.message/delete", {"message_ids": [message_id]})
 
     def _livechat_go_on_without_operator(self):
         """After the notice, what a visitor with nobody to answer meets (F22):
@@ -67,17 +101,6 @@ class DiscussChannel(models.Model):
             "Nobody can answer this chat now. Your messages are kept: our team will read them and "
             "come back to you as soon as possible."
         )
-
-    def _livechat_replace_line_message(self, body):
-        """The visitor's place message says `body` instead, live (a new
-        message when the session has none of its own)."""
-        self.ensure_one()
-        message = self.livechat_waiting_message_id
-        if message and message.model == "discuss.channel" and message.res_id == self.id:
-            message.body = body
-            self._send_new_body(message.id, body)
-        else:
-            self._post_line_notice(body)
 
     def action_livechat_answer(self):
         """An operator of the chat's channel (or a Live Chat manager) takes a

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from pytz import utc
 
-from odoo import fields, models
+from odoo import _, fields, models
 
 # the next opening is looked for this far ahead (SPEC F21)
 NEXT_OPENING_WITHIN = timedelta(days=30)
@@ -70,6 +70,9 @@ class ImLivechatChannel(models.Model):
         if self.sudo().resource_calendar_id and not self._is_open():
             opening = self._next_opening()
             info["next_opening"] = opening.isoformat() + "Z" if opening else False
+            if opening and "options" not in info:
+                # the chat button stays, to tell a visitor when it opens
+                info["options"] = {**self._get_channel_infos(), "default_username": username or _("Visitor")}
         else:
             info["next_opening"] = False
         return info

@@ -1,8 +1,9 @@
 import logging
 import threading
 import time
+from datetime import timedelta
 
-from odoo import SUPERUSER_ID, Command, api
+from odoo import SUPERUSER_ID, Command, api, fields
 from odoo.tests import HttpCase, new_test_user, tagged
 
 from odoo.addons.bus.tests.common import WebsocketCase
@@ -102,6 +103,36 @@ class TestVisitorTour(HttpCase):
         self.assertIn("Still here", bodies, "written after the reload")
         self.assertNotIn("Leave us your email", bodies, "the script stopped at its forward step")
 
+    def test_closed_channel_says_when_it_opens(self):
+        """Closed by its opening hours: the button stays, and a visitor of the
+        French website who opens it reads in French when the team is back
+        (in their browser's time zone, UTC here)."""
+        operator = online_operator(self.env, "ext_tour_closed_op", "Closed Operator")
+        other_day = (fields.Datetime.now().weekday() + 2) % 7
+        calendar = self.env["resource.calendar"].create(
+            {
+                "name": "Tour hours",
+                "tz": "UTC",
+                "attendance_ids": [
+                    Command.clear(),
+                    Command.create({"name": "Open", "dayofweek": str(other_day), "hour_from": 9, "hour_to": 17}),
+                ],
+            }
+        )
+        livechat = self.env["im_livechat.channel"].create(
+            {"name": "Tour closed", "user_ids": [Command.set(operator.ids)], "resource_calendar_id": calendar.id}
+        )
+        french = self.env["res.lang"]._activate_lang("fr_FR")
+        website = self.env.ref("website.default_website")
+        website.write({"channel_id": livechat.id, "language_ids": [Command.link(french.id)]})
+        self.assertFalse(livechat.get_livechat_info()["available"], "as stock with nobody available")
+        self.start_tour("/fr", "im_livechat_ext_closed_tour")
+        self.assertFalse(self.env["discuss.channel"].search([("livechat_channel_id", "=", livechat.id)]))
+        # the support page's loader carries it too
+        loader = self.url_open(f"/im_livechat/loader/{livechat.id}").text
+        self.assertIn("nextOpening", loader)
+        self.assertIn("T09:00:00Z", loader)
+
 
 @tagged("-standard", "im_livechat_ext_website", "post_install", "-at_install")
 class TestWaitingLineTour(WebsocketCase):
@@ -150,3 +181,76 @@ class TestWaitingLineTour(WebsocketCase):
         session = self.env["discuss.channel"].search([("livechat_channel_id", "=", livechat.id), ("id", "!=", busy.id)])
         self.assertEqual(session.livechat_operator_id, operator.partner_id)
         self.assertFalse(session.livechat_waiting_since)
+
+    def test_missed_visitor_meets_the_bot_again(self):
+        """Nobody frees up before the maximum wait: the visitor is told, and
+        the bot that put them in line goes on: it takes their email."""
+        operator = online_operator(self.env, "ext_tour_missed_op", "Missed Operator")
+        bot = self.env["chatbot.script"].create({"title": "Missed Bot"})
+        question = self.env["chatbot.script.step"].create(
+            {"chatbot_script_id": bot.id, "step_type": "question_selection", "message": "What is your question about?"}
+        )
+        answer = self.env["chatbot.script.answer"].create({"name": "My order", "script_step_id": question.id})
+        self.env["chatbot.script.step"].create(
+            [
+                {
+                    "chatbot_script_id": bot.id,
+                    "step_type": "forward_operator",
+                    "message": "Let me find someone.",
+                    "triggering_answer_ids": [Command.set(answer.ids)],
+                },
+                {"chatbot_script_id": bot.id, "step_type": "question_email", "message": "Leave us your email"},
+                {"chatbot_script_id": bot.id, "step_type": "text", "message": "Thanks! We will write to you."},
+            ]
+        )
+        livechat, _busy = full_channel_with_a_line(
+            self.env,
+            "Tour missed",
+            operator,
+            max_wait_time=60,
+            rule_ids=[Command.create({"regex_url": "/", "action": "auto_popup", "chatbot_script_id": bot.id})],
+        )
+        self.env.ref("website.default_website").channel_id = livechat
+
+        def the_maximum_wait_passes_once_the_visitor_waits():
+            deadline = time.time() + 60
+            while time.time() < deadline:
+                time.sleep(0.5)
+                missed = None
+                with self.registry.cursor() as cr:
+                    env = api.Environment(cr, SUPERUSER_ID, {})
+                    waiting = env["discuss.channel"].search(
+                        [("livechat_channel_id", "=", livechat.id), ("livechat_waiting_since", "!=", False)]
+                    )
+                    if waiting and env["mail.message"].search_count(
+                        [
+                            ("res_id", "=", waiting.id),
+                            ("model", "=", "discuss.channel"),
+                            ("body", "ilike", "I will wait"),
+                        ]
+                    ):
+                        waiting.livechat_waiting_since = fields.Datetime.now() - timedelta(seconds=61)
+                        env["im_livechat.channel"].browse(livechat.id)._dispatch_waiting_visitors()
+                        missed = waiting
+                        cr.precommit.run()
+                if missed:
+                    self.trigger_notification_dispatching([missed])
+                    return
+            _logger.error("missed tour: the visitor never waited")
+
+        self.env.flush_all()
+        self.cr.flush()
+        thread = threading.Thread(target=the_maximum_wait_passes_once_the_visitor_waits)
+        thread.start()
+        try:
+            self.start_tour("/", "im_livechat_ext_missed_tour")
+        finally:
+            thread.join()
+        session = self.env["discuss.channel"].search(
+            [("livechat_channel_id", "=", livechat.id), ("id", "!=", _busy.id)]
+        )
+        self.assertEqual(session.livechat_failure, "no_agent")
+        self.assertTrue(session.livechat_active, "the session is kept")
+        bodies = " ".join(session.message_ids.mapped("body"))
+        self.assertIn("visitor@example.com", bodies)
+        self.assertNotIn("in line", bodies, "the place message is gone")

@@ -259,8 +259,7 @@ def silent_line_sql(root_partner_id, older_than, limit):
                   AND NOT EXISTS (
                       SELECT 1 FROM mail_message message
                        WHERE message.model = 'discuss.channel' AND message.res_id = session.id
-                         AND (message.message_type != 'notification'
-                              OR message.author_id IS DISTINCT FROM %(root)s
+                         AND (message.author_id IS DISTINCT FROM %(root)s
                               OR message.author_guest_id IS NOT NULL))
                 ORDER BY session.id
                 LIMIT %(limit)s""",

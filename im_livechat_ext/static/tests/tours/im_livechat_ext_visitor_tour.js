@@ -70,3 +70,38 @@ registry.category("web_tour.tours").add("im_livechat_ext_chatbot_line_tour", {
         {trigger: inChat('.o-mail-Thread:not(:has(.o-mail-Message:contains("Leave us your email")))')},
     ],
 });
+
+// The channel is closed by its opening hours: the button is still there, and
+// a French-speaking visitor who opens it reads, in French, when the team is back.
+registry.category("web_tour.tours").add("im_livechat_ext_closed_tour", {
+    checkDelay: 50,
+    steps: () => [
+        {trigger: inChat(".o-livechat-LivechatButton"), run: "click"},
+        {trigger: '.o_notification:contains("Notre équipe est fermée")'},
+        {trigger: '.o_notification:contains("09:00")'},
+        {content: "no chat window opened: the button stays", trigger: inChat(".o-livechat-LivechatButton")},
+    ],
+});
+
+// Every operator is full and nobody frees up before the channel's maximum
+// wait: the visitor is told, the bot goes on with its steps for "nobody
+// available" and takes the visitor's email.
+registry.category("web_tour.tours").add("im_livechat_ext_missed_tour", {
+    checkDelay: 50,
+    steps: () => [
+        botAsksItsQuestion(),
+        {trigger: inChat('li:contains("My order")'), run: "click"},
+        {trigger: inChat(".o-mail-Composer-input"), run: "edit I will wait"},
+        {trigger: inChat(".o-mail-Composer-input"), run: "press Enter"},
+        {trigger: inChat('.o-mail-Message:contains("I will wait")')},
+        {
+            content: "the maximum wait passes on the server: the visitor is told, the bot goes on",
+            trigger: inChat('.o-mail-Message:contains("Nobody can answer this chat now")'),
+            timeout: 30000,
+        },
+        {trigger: inChat('.o-mail-Message:contains("Leave us your email")'), timeout: 15000},
+        {trigger: inChat(".o-mail-Composer-input"), run: "edit visitor@example.com"},
+        {trigger: inChat(".o-mail-Composer-input"), run: "press Enter"},
+        {trigger: inChat('.o-mail-Message:contains("We will write to you")'), timeout: 15000},
+    ],
+});
