@@ -4,7 +4,7 @@ from odoo.addons.im_livechat.report.im_livechat_report_channel import (
     ImLivechatReportChannel as StockReportChannel,
 )
 
-from .models.discuss_channel import FORMER_ONGOING_CHATS_INDEX, ONGOING_CHATS_INDEX
+from .models.discuss_channel import FORMER_ONGOING_CHATS_INDEXES, ONGOING_CHATS_INDEX
 
 
 def pre_init_hook(env):
@@ -25,5 +25,5 @@ def uninstall_hook(env):
     ours on stock columns, which Odoo would not drop by itself."""
     env["discuss.channel"].sudo().search([("livechat_waiting_since", "!=", False)])._livechat_miss_waiting_visitors()
     StockReportChannel.init(env["im_livechat.report.channel"])
-    for index in (ONGOING_CHATS_INDEX, FORMER_ONGOING_CHATS_INDEX):
+    for index in (ONGOING_CHATS_INDEX, *FORMER_ONGOING_CHATS_INDEXES):
         env.cr.execute(SQL("DROP INDEX IF EXISTS %s", SQL.identifier(index)))

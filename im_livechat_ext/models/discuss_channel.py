@@ -8,14 +8,22 @@ from . import im_livechat_operator_status as operator_claim
 
 # the routing counts ongoing chats per operator at every selection; the
 # uninstall hook drops this index, which Odoo would not
-ONGOING_CHATS_INDEX = "discuss_channel_livechat_ongoing_since_index"
-FORMER_ONGOING_CHATS_INDEX = "discuss_channel_livechat_ongoing_index"
+ONGOING_CHATS_INDEX = "discuss_channel_livechat_ongoing_operator_index"
+FORMER_ONGOING_CHATS_INDEXES = (
+    "discuss_channel_livechat_ongoing_index",
+    "discuss_channel_livechat_ongoing_since_index",
+)
 # the waiting line sets these itself (as superuser), nobody else
 WAITING_LINE_FIELDS = {"livechat_waiting_since", "livechat_waiting_message_id", "livechat_waiting_address"}
 # the routing records these itself (as superuser), nobody else
 # what the routing records of a session's course (SPEC F23)
 OUTCOME_FIELDS = {"livechat_failure", "livechat_is_escalated", "livechat_line_wait", "livechat_line_estimate"}
-ROUTING_FACT_FIELDS = {"livechat_skipped_operator_ids", "livechat_transferred", *OUTCOME_FIELDS}
+ROUTING_FACT_FIELDS = {
+    "livechat_skipped_operator_ids",
+    "livechat_transferred",
+    "livechat_operator_left",
+    *OUTCOME_FIELDS,
+}
 # who answers a chat and what the routing reads of it: the routing, or a Live Chat manager
 ROUTED_BY_MANAGERS = {"livechat_operator_id", "livechat_expertise_ids", "livechat_lang_id"}
 
@@ -51,18 +59,29 @@ class DiscussChannel(models.Model):
         groups="im_livechat.im_livechat_group_manager",
         help="Why this operator got the session.",
     )
+    livechat_operator_left = fields.Boolean(
+        "Operator Left",
+        default=False,
+        readonly=True,
+        copy=False,
+        groups="base.group_system",
+        help="The session's operator is no longer in it: it no longer counts among their ongoing chats.",
+    )
 
     def init(self):
         result = super().init()
         # the routing counts ongoing chats per operator at every selection, the
         # unanswered check reads ongoing sessions: only open sessions are
-        # indexed, by their last activity, so that chats left open long ago
-        # cost nothing (the index of 18.0.1.4.0 could not be searched by it)
-        self.env.cr.execute(SQL("DROP INDEX IF EXISTS %s", SQL.identifier(FORMER_ONGOING_CHATS_INDEX)))
+        # indexed, by their last activity, with what the count reads (who the
+        # operator is, whether they are still in it), so that chats left open
+        # long ago cost nothing and the count reads the index alone
+        for former in FORMER_ONGOING_CHATS_INDEXES:
+            self.env.cr.execute(SQL("DROP INDEX IF EXISTS %s", SQL.identifier(former)))
         self.env.cr.execute(
             SQL(
                 """CREATE INDEX IF NOT EXISTS %s
                        ON discuss_channel ((GREATEST(create_date, last_interest_dt)))
+                          INCLUDE (livechat_operator_id, livechat_operator_left)
                     WHERE channel_type = 'livechat' AND livechat_active""",
                 SQL.identifier(ONGOING_CHATS_INDEX),
             )
@@ -100,7 +119,20 @@ class DiscussChannel(models.Model):
             # back (an unanswered chat would be held against them, F18), nor
             # steer where a reassignment sends it
             raise AccessError(_("Only the routing itself chooses the operator of a live chat."))
-        return super().write(vals)
+        result = super().write(vals)
+        if "livechat_operator_id" in vals:
+            self._livechat_sync_operator_left()
+        return result
+
+    def _livechat_sync_operator_left(self):
+        """Whether each session's operator is still in it: a chat counts
+        among its operator's ongoing chats only while they are."""
+        for session in self.sudo().filtered(lambda c: c.channel_type == "livechat"):
+            left = bool(session.livechat_operator_id) and (
+                session.livechat_operator_id not in session.channel_member_ids.partner_id
+            )
+            if session.livechat_operator_left != left:
+                session.livechat_operator_left = left
 
     @api.model
     def _check_livechat_operator_chosen(self, vals_list):

@@ -1,4 +1,8 @@
 from odoo import _, api, fields, models
+from odoo.tools import SQL
+
+# the members a chatbot's forward gave a chat to: the routing counts them
+ASSIGNED_MEMBERS_INDEX = "discuss_channel_member_livechat_assigned_index"
 
 
 class DiscussChannelMember(models.Model):
@@ -14,12 +18,25 @@ class DiscussChannelMember(models.Model):
         "limit, as the chats of which they are the operator do. Being added by a colleague does not.",
     )
 
+    def init(self):
+        result = super().init()
+        self.env.cr.execute(
+            SQL(
+                "CREATE INDEX IF NOT EXISTS %s ON discuss_channel_member (channel_id) INCLUDE (partner_id)"
+                " WHERE livechat_assigned",
+                SQL.identifier(ASSIGNED_MEMBERS_INDEX),
+            )
+        )
+        return result
+
     @api.model_create_multi
     def create(self, vals_list):
         self._livechat_check_created(vals_list)
         members = super().create(vals_list)
         for member in members.filtered(lambda m: m.partner_id and m.channel_id.channel_type == "livechat"):
             member.channel_id._livechat_human_joined(member.partner_id)
+            if member.channel_id.sudo().livechat_operator_left:
+                member.channel_id._livechat_sync_operator_left()  # the operator is back
         return members
 
     def write(self, vals):
@@ -36,10 +53,13 @@ class DiscussChannelMember(models.Model):
 
     def unlink(self):
         """An operator leaving a live chat frees a slot: serve the line."""
-        livechats = (
-            self.sudo().filtered(lambda m: m.channel_id.channel_type == "livechat").channel_id.livechat_channel_id
+        sessions = self.sudo().filtered(lambda m: m.channel_id.channel_type == "livechat").channel_id
+        livechats = sessions.livechat_channel_id
+        operators_leaving = sessions.filtered(
+            lambda session: session.livechat_operator_id in (self & session.channel_member_ids).partner_id
         )
         result = super().unlink()
+        operators_leaving.exists()._livechat_sync_operator_left()
         if waiting := livechats.filtered(lambda c: c.waiting_line or c._has_waiting_visitors(any_line=True)):
             waiting._dispatch_waiting_visitors()
         return result

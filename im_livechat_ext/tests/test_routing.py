@@ -53,6 +53,19 @@ class TestRouting(LivechatRoutingCase):
         self.livechat.max_sessions_mode = "unlimited"
         self.assertEqual(self.livechat._get_operator(lang="en_US"), busy)
 
+    def test_a_chat_the_operator_left_does_not_count_until_they_rejoin(self):
+        operator = self._operator("Leaver")
+        self.livechat.write({"max_sessions_mode": "limited", "max_sessions": 1})
+        chat = self._chat(operator)
+        self.assertFalse(self.livechat._get_operator(), "full")
+        chat.channel_member_ids.filtered(lambda m: m.partner_id == operator.partner_id).unlink()
+        self.assertEqual(self.livechat._get_operator(), operator, "they left that chat: a slot is free")
+        chat.add_members(partner_ids=operator.partner_id.ids, post_joined_message=False)
+        self.assertFalse(self.livechat._get_operator(), "back in it: full again")
+        colleague = self._operator("Colleague", join=False)
+        chat.sudo().livechat_operator_id = colleague.partner_id
+        self.assertEqual(self.livechat._get_operator(), operator, "no longer its operator")
+
     def test_old_and_closed_chats_do_not_count(self):
         first = self._operator("First")
         second = self._operator("Second")

@@ -15,28 +15,38 @@ def int_array(ids):
 
 def ongoing_sessions_sql(now):
     """Ongoing chats per partner as rows (partner_id, ongoing): sessions the
-    operator was given, directly (the session's operator) or through a
-    chatbot's forward (which keeps the bot as livechat operator: the member
-    row says the routing gave it). A colleague who was merely added to a
-    session does not count it: nobody makes an operator look full by adding
-    them to chats.
+    operator was given and is still in (the session's operator), and those a
+    chatbot's forward gave them (which keeps the bot as livechat operator:
+    the member row says the routing gave it). A colleague who was merely
+    added to a session does not count it: nobody makes an operator look
+    full by adding them to chats.
 
-    Driven from the ongoing sessions (few, by the partial index), their
-    members read by index: the cost follows the chats open now, never an
+    The first part reads only the partial index of ongoing sessions (it
+    holds the operator and whether they left), the second the few members
+    a forward gave a chat to: the cost follows the chats open now, never an
     operator's history of memberships nor the number of operators."""
+    since = now - ONGOING_WINDOW
     return SQL(
         """
-        WITH ongoing_session AS MATERIALIZED (
-            SELECT id, livechat_operator_id FROM discuss_channel
-             WHERE channel_type = 'livechat' AND livechat_active
-               AND GREATEST(create_date, last_interest_dt) >= %s
-        )
-        SELECT member.partner_id, COUNT(*) AS ongoing
-          FROM ongoing_session session
-          JOIN discuss_channel_member member ON member.channel_id = session.id AND member.partner_id IS NOT NULL
-         WHERE member.partner_id = session.livechat_operator_id OR member.livechat_assigned
-         GROUP BY member.partner_id""",
-        now - ONGOING_WINDOW,
+        SELECT partner_id, COUNT(*) AS ongoing FROM (
+            SELECT session.livechat_operator_id AS partner_id
+              FROM discuss_channel session
+             WHERE session.channel_type = 'livechat' AND session.livechat_active
+               AND GREATEST(session.create_date, session.last_interest_dt) >= %(since)s
+               AND session.livechat_operator_id IS NOT NULL
+               -- NULL (a row written by SQL that did not say): still in it
+               AND session.livechat_operator_left IS NOT TRUE
+            UNION ALL
+            SELECT member.partner_id
+              FROM discuss_channel_member member
+              JOIN discuss_channel session ON session.id = member.channel_id
+             WHERE member.livechat_assigned AND member.partner_id IS NOT NULL
+               AND member.partner_id IS DISTINCT FROM session.livechat_operator_id
+               AND session.channel_type = 'livechat' AND session.livechat_active
+               AND GREATEST(session.create_date, session.last_interest_dt) >= %(since)s
+        ) counted
+        GROUP BY partner_id""",
+        since=since,
     )
 
 

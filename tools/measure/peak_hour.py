@@ -9,9 +9,15 @@ independent checker (its own SQL, not the module's) says at every assignment
 which operators could take the chat and which of them speak the visitor's
 language (the best tier here: no expertise is asked).
 
+Two more flavours of the module with its line show that nobody meets a dead
+end (F22): the whole team goes offline half-way through the peak
+(``ext_offline``), and the channel has a maximum wait (``ext_max_wait``).
+
 Prints: visitors served, turned away (and of those, how many arrived while an
-operator was present), wait p50/p95, estimate error p50/p95 (the estimate
-shown at arrival against the real wait), best-tier share, chats per operator.
+operator was present), missed (left the line unserved: told so, their session
+kept), lost (none of these: must be 0), wait p50/p95, estimate error p50/p95
+(the estimate shown at arrival against the real wait), best-tier share, chats
+per operator.
 """
 
 import random
@@ -30,7 +36,7 @@ def plan(seed, visitors, rate, handling):
     return [(i / rate, rng.choice(LANGS), rng.uniform(handling * 0.5, handling * 1.5)) for i in range(visitors)]
 
 
-def prepare(env, operators, max_sessions, line, handling):
+def prepare(env, operators, max_sessions, line, handling, max_wait=0):
     """Operators (two per language but one), a limited channel, and a
     history of finished chats of the usual length (the estimate reads it)."""
     from odoo import Command, fields  # noqa: PLC0415
@@ -45,7 +51,7 @@ def prepare(env, operators, max_sessions, line, handling):
         values.update(max_sessions_mode="limited", max_sessions=max_sessions)
     if line:
         # a peak longer than the line's default bounds: nobody is turned away by them here
-        values.update(waiting_line=True, max_waiting=0, max_waiting_per_address=0)
+        values.update(waiting_line=True, max_waiting=0, max_waiting_per_address=0, max_wait_time=max_wait)
     channel = env["im_livechat.channel"].create(values)
     now = fields.Datetime.now()
     for i in range(9):
@@ -87,8 +93,9 @@ def able_and_speaking(cr, channel_id, max_sessions, lang):
     return able, {user_id for user_id, code in rows if code == lang} or able
 
 
-def replay(registry, channel_id, operator_ids, arrivals, max_sessions, line):
-    """Replays the arrivals; returns the figures of one flavour."""
+def replay(registry, channel_id, operator_ids, arrivals, max_sessions, line, offline_at=None):
+    """Replays the arrivals (the team going offline at `offline_at` seconds,
+    if given); returns the figures of one flavour."""
     from odoo import SUPERUSER_ID, api  # noqa: PLC0415
 
     clock_start = time.monotonic()
@@ -96,7 +103,7 @@ def replay(registry, channel_id, operator_ids, arrivals, max_sessions, line):
     arrived_at, joined_at, handling_of, estimates, served_by = {}, {}, {}, {}, {}
     ends = {}  # session id -> end time
     waiting = set()
-    counts = {"turned_away": 0, "away_while_present": 0, "best": 0, "assignments": 0}
+    counts = {"turned_away": 0, "away_while_present": 0, "best": 0, "assignments": 0, "missed": 0, "lost": 0}
 
     def now():
         return time.monotonic() - clock_start
@@ -115,15 +122,26 @@ def replay(registry, channel_id, operator_ids, arrivals, max_sessions, line):
     def record_line(env, expected):
         for session_id in sorted(waiting):
             session = env["discuss.channel"].browse(session_id)
-            if not session.livechat_waiting_since:
-                waiting.discard(session_id)
+            if session.livechat_waiting_since:
+                continue
+            waiting.discard(session_id)
+            if session.livechat_operator_id.user_ids.filtered(lambda user: user.id in operator_ids):
                 served(session, expected.get(session.livechat_lang_id.code, set()))
+            elif session.livechat_active and "o_livechat_missed" in "".join(session.message_ids.mapped("body")):
+                counts["missed"] += 1  # told, their session kept
+            else:
+                counts["lost"] += 1
 
     deadline = (arrivals[-1][0] if arrivals else 0) + 120
     while (pending or ends or waiting) and now() < deadline:
         with registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             channel = env["im_livechat.channel"].browse(channel_id)
+            if offline_at is not None and now() >= offline_at:
+                # the whole team goes offline (F22: those waiting are missed)
+                offline_at = None
+                cr.execute("UPDATE bus_presence SET status = 'offline' WHERE user_id = ANY(%s)", [operator_ids])
+                env.invalidate_all()
             # chats that end now: the operator says goodbye, the visitor leaves
             for session_id in sorted(sid for sid, end in ends.items() if end <= now()):
                 del ends[session_id]
@@ -188,6 +206,8 @@ def replay(registry, channel_id, operator_ids, arrivals, max_sessions, line):
         "turned_away": counts["turned_away"],
         "turned_away_while_present": counts["away_while_present"],
         "still_waiting": len(waiting),
+        "missed": counts["missed"],
+        "lost": counts["lost"] + len(waiting),
         "wait_p50_s": round(statistics.median(waits), 1) if waits else None,
         "wait_p95_s": round(p95(waits), 1) if waits else None,
         "estimate_error_p50": round(statistics.median(errors), 2) if errors else None,
@@ -197,10 +217,13 @@ def replay(registry, channel_id, operator_ids, arrivals, max_sessions, line):
     }
 
 
+# (flavour, module, waiting line, maximum wait in seconds, team offline at this share of the arrivals)
 FLAVOURS = (
-    ("stock", "im_livechat", False),
-    ("ext_no_line", "im_livechat_ext", False),
-    ("ext_line", "im_livechat_ext", True),
+    ("stock", "im_livechat", False, 0, None),
+    ("ext_no_line", "im_livechat_ext", False, 0, None),
+    ("ext_line", "im_livechat_ext", True, 0, None),
+    ("ext_offline", "im_livechat_ext", True, 0, 0.5),
+    ("ext_max_wait", "im_livechat_ext", True, 5, None),
 )
 
 
@@ -209,7 +232,7 @@ def run(odoo_module, build_db, args):
     module)`), the same arrivals for all. Returns {flavour: figures}."""
     arrivals = plan(args.seed, args.peak_visitors, args.peak_rate, args.peak_handling)
     results = {}
-    for flavour, module, line in FLAVOURS:
+    for flavour, module, line, max_wait, offline_share in FLAVOURS:
         db = f"peak_{flavour}"
         build_db(db, module)
         registry = odoo_module.modules.registry.Registry(db)
@@ -218,11 +241,14 @@ def run(odoo_module, build_db, args):
 
             env = api.Environment(cr, SUPERUSER_ID, {})
             channel_id, operator_ids = prepare(
-                env, args.peak_operators, args.peak_max_sessions, line, args.peak_handling
+                env, args.peak_operators, args.peak_max_sessions, line, args.peak_handling, max_wait
             )
             cr.commit()
         print(f"peak hour: replaying {len(arrivals)} arrivals through {flavour}...", flush=True)
-        results[flavour] = replay(registry, channel_id, operator_ids, arrivals, args.peak_max_sessions, line)
+        offline_at = arrivals[-1][0] * offline_share if offline_share is not None and arrivals else None
+        results[flavour] = replay(
+            registry, channel_id, operator_ids, arrivals, args.peak_max_sessions, line, offline_at
+        )
         odoo_module.sql_db.close_db(db)
     return results
 
@@ -237,6 +263,8 @@ def print_table(results, args):
         ("served", "served"),
         ("turned_away", "turned away"),
         ("turned_away_while_present", "away/present"),
+        ("missed", "missed, told"),
+        ("lost", "lost"),
         ("wait_p50_s", "wait p50 s"),
         ("wait_p95_s", "wait p95 s"),
         ("estimate_error_p50", "est.err p50"),

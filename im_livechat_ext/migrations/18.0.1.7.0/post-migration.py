@@ -1,4 +1,21 @@
 def migrate(cr, version):
+    _mark_operators_who_left(cr)
+    _fill_outcomes(cr)
+
+
+def _mark_operators_who_left(cr):
+    """Ongoing chats are now counted from the sessions alone: those whose
+    operator is no longer in them say so."""
+    cr.execute(
+        """UPDATE discuss_channel session SET livechat_operator_left = TRUE
+            WHERE session.channel_type = 'livechat' AND session.livechat_operator_id IS NOT NULL
+              AND NOT EXISTS (SELECT FROM discuss_channel_member member
+                               WHERE member.channel_id = session.id
+                                 AND member.partner_id = session.livechat_operator_id)"""
+    )
+
+
+def _fill_outcomes(cr):
     """How existing sessions went (F23), as well as their messages and
     members tell: a human operator (an internal user, OdooBot aside) who
     wrote, answered; one who is a member, never answered; else nobody was

@@ -1,10 +1,10 @@
-import { LivechatService } from "@im_livechat/embed/common/livechat_service";
+import {LivechatService} from "@im_livechat/embed/common/livechat_service";
 
-import { _t } from "@web/core/l10n/translation";
-import { patch } from "@web/core/utils/patch";
-import { session } from "@web/session";
+import {_t} from "@web/core/l10n/translation";
+import {patch} from "@web/core/utils/patch";
+import {session} from "@web/session";
 
-const { DateTime } = luxon;
+const {DateTime} = luxon;
 
 /**
  * When the team opens again, in the visitor's language and time zone.
@@ -12,7 +12,7 @@ const { DateTime } = luxon;
  * @param {string} nextOpening UTC, ISO 8601
  */
 export function closedNotice(nextOpening) {
-    const opening = DateTime.fromISO(nextOpening, { zone: "utc" }).toLocal();
+    const opening = DateTime.fromISO(nextOpening, {zone: "utc"}).toLocal();
     return _t("Our team is closed right now. We will be back %(when)s.", {
         when: opening.toLocaleString({
             weekday: "long",
