@@ -120,17 +120,7 @@ def replay(registry, channel_id, operator_ids, arrivals, max_sessions, line, off
         counts["best"] += operator.id in best_for_lang
 
     def record_line(env, expected):
-        for session_id in sorted(waiting):
-            session = env["discuss.channel"].browse(session_id)
-            if session.livechat_waiting_since:
-                continue
-            waiting.discard(session_id)
-            if session.livechat_operator_id.user_ids.filtered(lambda user: user.id in operator_ids):
-                served(session, expected.get(session.livechat_lang_id.code, set()))
-            elif session.livechat_active and "o_livechat_missed" in "".join(session.message_ids.mapped("body")):
-                counts["missed"] += 1  # told, their session kept
-            else:
-                counts["lost"] += 1
+        _record_line(env, expected, waiting, operator_ids, counts, served)
 
     deadline = (arrivals[-1][0] if arrivals else 0) + 120
     while (pending or ends or waiting) and now() < deadline:
@@ -189,6 +179,31 @@ def replay(registry, channel_id, operator_ids, arrivals, max_sessions, line, off
                 record_line(env, expected)
                 cr.commit()
         time.sleep(0.05)
+    return _figures(arrivals, arrived_at, joined_at, estimates, served_by, operator_ids, counts, waiting)
+
+
+def _record_line(env, expected, waiting, operator_ids, counts, served):
+    """Those who left the line since last time: served (by an operator of
+    the team), missed (told, their session kept), else lost."""
+    for session_id in sorted(waiting):
+        session = env["discuss.channel"].browse(session_id)
+        if session.livechat_waiting_since:
+            continue
+        waiting.discard(session_id)
+        if session.livechat_operator_id.user_ids.filtered(lambda user: user.id in operator_ids):
+            served(session, expected.get(session.livechat_lang_id.code, set()))
+        elif session.livechat_active and "o_livechat_missed" in "".join(session.message_ids.mapped("body")):
+            counts["missed"] += 1
+        else:
+            counts["lost"] += 1
+
+
+def _p95(values):
+    return values[max(0, int(len(values) * 0.95) - 1)]
+
+
+def _figures(arrivals, arrived_at, joined_at, estimates, served_by, operator_ids, counts, waiting):
+    """What one flavour's replay gives."""
     waits = sorted(joined_at[sid] - arrived_at[sid] for sid in joined_at)
     errors = sorted(
         abs(estimate - (joined_at[sid] - arrived_at[sid])) / (joined_at[sid] - arrived_at[sid])
@@ -196,10 +211,6 @@ def replay(registry, channel_id, operator_ids, arrivals, max_sessions, line, off
         if estimate and sid in joined_at and joined_at[sid] > arrived_at[sid]
     )
     per_operator = [sum(1 for op in served_by.values() if op == user_id) for user_id in operator_ids]
-
-    def p95(values):
-        return values[max(0, int(len(values) * 0.95) - 1)]
-
     return {
         "visitors": len(arrivals),
         "served": len(served_by),
@@ -209,9 +220,9 @@ def replay(registry, channel_id, operator_ids, arrivals, max_sessions, line, off
         "missed": counts["missed"],
         "lost": counts["lost"] + len(waiting),
         "wait_p50_s": round(statistics.median(waits), 1) if waits else None,
-        "wait_p95_s": round(p95(waits), 1) if waits else None,
+        "wait_p95_s": round(_p95(waits), 1) if waits else None,
         "estimate_error_p50": round(statistics.median(errors), 2) if errors else None,
-        "estimate_error_p95": round(p95(errors), 2) if errors else None,
+        "estimate_error_p95": round(_p95(errors), 2) if errors else None,
         "best_tier_share": round(counts["best"] / counts["assignments"], 3) if counts["assignments"] else None,
         "chats_per_operator": f"{min(per_operator)}-{max(per_operator)}" if per_operator else "-",
     }
