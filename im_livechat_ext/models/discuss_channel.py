@@ -1,6 +1,6 @@
 from markupsafe import Markup
 
-from odoo import _, api, fields, models
+from odoo import SUPERUSER_ID, _, api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
@@ -17,13 +17,22 @@ FORMER_ONGOING_CHATS_INDEXES = (
 WAITING_LINE_FIELDS = {"livechat_waiting_since", "livechat_waiting_message_id", "livechat_waiting_address"}
 # the routing records these itself (as superuser), nobody else
 # what the routing records of a session's course (SPEC F23)
-OUTCOME_FIELDS = {"livechat_failure", "livechat_is_escalated", "livechat_line_wait", "livechat_line_estimate"}
+OUTCOME_FIELDS = {
+    "livechat_failure",
+    "livechat_is_escalated",
+    "livechat_outcome",
+    "livechat_line_wait",
+    "livechat_line_estimate",
+    "livechat_missed",
+}
 ROUTING_FACT_FIELDS = {
     "livechat_skipped_operator_ids",
     "livechat_transferred",
     "livechat_operator_left",
     *OUTCOME_FIELDS,
 }
+# in the context while live chat sessions are created with their first members
+CREATING_SESSIONS = "livechat_creating_sessions"
 # who answers a chat and what the routing reads of it: the routing, or a Live Chat manager
 ROUTED_BY_MANAGERS = {"livechat_operator_id", "livechat_expertise_ids", "livechat_lang_id"}
 
@@ -93,7 +102,10 @@ class DiscussChannel(models.Model):
         self._livechat_check_created(vals_list)
         self._check_livechat_operator_chosen(vals_list)
         self._livechat_set_initial_outcome(vals_list)
-        channels = super().create(vals_list)
+        creating = self
+        if any(vals.get("channel_type") == "livechat" for vals in vals_list):
+            creating = self.with_context(**{CREATING_SESSIONS: True})
+        channels = super(DiscussChannel, creating).create(vals_list).with_env(self.env)
         livechats = channels.filtered(lambda c: c.channel_type == "livechat" and c.livechat_channel_id)
         waiting = livechats.filtered("livechat_waiting_since")
         # the 120 s buffer and the burst order of the routing read this
@@ -126,13 +138,40 @@ class DiscussChannel(models.Model):
 
     def _livechat_sync_operator_left(self):
         """Whether each session's operator is still in it: a chat counts
-        among its operator's ongoing chats only while they are."""
-        for session in self.sudo().filtered(lambda c: c.channel_type == "livechat"):
-            left = bool(session.livechat_operator_id) and (
-                session.livechat_operator_id not in session.channel_member_ids.partner_id
+        among its operator's ongoing chats only while they are. One UPDATE
+        from the members as they are now: a transaction changing them or the
+        operator at the same time conflicts on the row and is retried."""
+        sessions = self.filtered(lambda c: c.channel_type == "livechat")
+        if not sessions:
+            return
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """UPDATE discuss_channel session
+                      SET livechat_operator_left = session.livechat_operator_id IS NOT NULL AND NOT EXISTS (
+                              SELECT FROM discuss_channel_member member
+                               WHERE member.channel_id = session.id
+                                 AND member.partner_id = session.livechat_operator_id)
+                    WHERE session.id = ANY(%s)""",
+                sessions.ids,
             )
-            if session.livechat_operator_left != left:
-                session.livechat_operator_left = left
+        )
+        sessions.invalidate_recordset(["livechat_operator_left"])
+
+    def message_post(self, **kwargs):
+        user = self.env.user  # who asks, also when stock's route posts as superuser
+        if (
+            self.channel_type == "livechat"
+            and user.id != SUPERUSER_ID
+            and kwargs.get("author_id") in (None, False, user.partner_id.id)
+            and user._is_internal()
+            and user.partner_id not in self.sudo().channel_member_ids.partner_id
+            and not user.has_group("im_livechat.im_livechat_group_manager")
+        ):
+            # reading a missed chat is not answering it: the one who answers
+            # takes it (Answer), so that the visitor sees who and it is theirs
+            raise AccessError(_("Take this chat with Answer before writing to the visitor."))
+        return super().message_post(**kwargs)
 
     @api.model
     def _check_livechat_operator_chosen(self, vals_list):

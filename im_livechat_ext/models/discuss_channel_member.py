@@ -1,6 +1,8 @@
 from odoo import _, api, fields, models
 from odoo.tools import SQL
 
+from .discuss_channel import CREATING_SESSIONS
+
 # the members a chatbot's forward gave a chat to: the routing counts them
 ASSIGNED_MEMBERS_INDEX = "discuss_channel_member_livechat_assigned_index"
 
@@ -35,8 +37,10 @@ class DiscussChannelMember(models.Model):
         members = super().create(vals_list)
         for member in members.filtered(lambda m: m.partner_id and m.channel_id.channel_type == "livechat"):
             member.channel_id._livechat_human_joined(member.partner_id)
-            if member.channel_id.sudo().livechat_operator_left:
-                member.channel_id._livechat_sync_operator_left()  # the operator is back
+        if not self.env.context.get(CREATING_SESSIONS):
+            # (a new session has its operator among its first members) is
+            # the operator of these sessions (back) in them?
+            members.channel_id.filtered(lambda c: c.channel_type == "livechat").sudo()._livechat_sync_operator_left()
         return members
 
     def write(self, vals):
@@ -55,11 +59,8 @@ class DiscussChannelMember(models.Model):
         """An operator leaving a live chat frees a slot: serve the line."""
         sessions = self.sudo().filtered(lambda m: m.channel_id.channel_type == "livechat").channel_id
         livechats = sessions.livechat_channel_id
-        operators_leaving = sessions.filtered(
-            lambda session: session.livechat_operator_id in (self & session.channel_member_ids).partner_id
-        )
         result = super().unlink()
-        operators_leaving.exists()._livechat_sync_operator_left()
+        sessions.exists()._livechat_sync_operator_left()
         if waiting := livechats.filtered(lambda c: c.waiting_line or c._has_waiting_visitors(any_line=True)):
             waiting._dispatch_waiting_visitors()
         return result

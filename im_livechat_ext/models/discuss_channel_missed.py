@@ -1,10 +1,15 @@
 from datetime import timedelta
 
 from markupsafe import Markup
+from psycopg2.errors import LockNotAvailable
+from psycopg2.extensions import TransactionRollbackError
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
+from odoo.tools import SQL
 
+# missed visitors told per dispatch (each gets a message of their own)
+MISSED_BATCH = 20
 # sessions deleted per run of the autovacuum, as stock's empty ones
 SILENT_SESSIONS_BATCH = 1000
 
@@ -22,11 +27,13 @@ class DiscussChannel(models.Model):
             {"livechat_waiting_since": False, "livechat_waiting_address": False, "livechat_waiting_message_id": False}
         )
 
-    def _livechat_miss_waiting_visitors(self):
+    def _livechat_miss_waiting_visitors(self, go_on=True):
         """These waiting visitors cannot be served any more (their channel is
         deleted, the module uninstalled, their browser is gone): they leave the line, keep their
         session and everything written in it, and are told so in their
-        language, below what they wrote (their place message goes)."""
+        language, below what they wrote (their place message goes). With
+        `go_on`, what follows for those still there (F22): their chatbot, or
+        the channel's script for when no operator is available."""
         waiting = self.sudo().filtered(lambda session: session.livechat_waiting_since and session.livechat_active)
         for session in waiting:
             env = self.with_context(lang=session.livechat_lang_id.code or "en_US").env
@@ -35,7 +42,7 @@ class DiscussChannel(models.Model):
             )
             session._livechat_drop_line_message()
         waiting._livechat_leave_line()
-        for session in waiting:
+        for session in waiting if go_on else ():
             session._livechat_go_on_without_operator()
         return waiting
 
@@ -117,7 +124,16 @@ class DiscussChannel(models.Model):
             raise AccessError(_("Only the operators of this chat's channel can answer its visitor."))
         if session.channel_type != "livechat" or not session.livechat_active:
             raise UserError(_("This chat is over: the visitor can no longer be answered here."))
-        if session.livechat_failure != "no_agent":
+        # another operator taking it at the same moment: one of them only
+        try:
+            with self.env.cr.savepoint():
+                self.env.cr.execute(
+                    SQL("SELECT id FROM discuss_channel WHERE id = %s FOR NO KEY UPDATE NOWAIT", session.id)
+                )
+        except (LockNotAvailable, TransactionRollbackError):
+            raise UserError(_("Another operator is taking this chat right now.")) from None
+        session.invalidate_recordset()
+        if not (session.livechat_missed or session.livechat_waiting_since) or session._livechat_human_members():
             raise UserError(_("An operator already took this chat."))
         was_waiting = session.livechat_waiting_since
         session._livechat_hand_over(self.env.user, _("Taken by %s", self.env.user.name))
@@ -139,7 +155,17 @@ class DiscussChannel(models.Model):
         gone = self.sudo().browse(
             self.env["im_livechat.waiting.line"]._gone_sessions(livechat_channels.ids, fields.Datetime.now())
         )
-        return gone._livechat_miss_waiting_visitors()
+        # told, should they come back; no script for a browser that is gone
+        # (a flood of them would leave chatbot sessions nobody deletes)
+        return self._livechat_in_batches(gone)._livechat_miss_waiting_visitors(go_on=False)
+
+    def _livechat_in_batches(self, sessions):
+        """The first MISSED_BATCH of `sessions`: a request that frees a slot
+        does a bounded amount of this work; the scheduled action does the
+        rest, triggered at once."""
+        if len(sessions) > MISSED_BATCH:
+            self.env["im_livechat.channel"]._trigger_waiting_line_dispatch()
+        return sessions[:MISSED_BATCH]
 
     def _livechat_schedule_line_end(self):
         """The line is served to the second when these visitors' maximum
@@ -159,8 +185,9 @@ class DiscussChannel(models.Model):
     def _livechat_release_missed_visitors(self, livechat_channels):
         """F22: waiting visitors whom nobody will serve (their channel's
         maximum wait has passed, nobody of the channel is present any more,
-        it closed) leave the line, missed: told, their session kept. A fixed number of
-        queries, whatever the length of the line."""
+        it closed) leave the line, missed: told, their session kept. Two
+        queries find them whatever the length of the line; at most
+        MISSED_BATCH are told per dispatch."""
         self.env.flush_all()
         present = livechat_channels._get_present_operator_counts()
         for channel in livechat_channels:
@@ -170,7 +197,7 @@ class DiscussChannel(models.Model):
         missed = self.sudo().browse(
             self.env["im_livechat.waiting.line"]._missed_sessions(livechat_channels, fields.Datetime.now(), present)
         )
-        return missed._livechat_miss_waiting_visitors()
+        return self._livechat_in_batches(missed)._livechat_miss_waiting_visitors()
 
     @api.model
     def _livechat_delete_silent_sessions(self, limit=SILENT_SESSIONS_BATCH):

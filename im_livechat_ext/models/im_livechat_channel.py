@@ -30,6 +30,7 @@ ROUTING_SETTINGS = {
     "max_waiting_per_address",
     "max_wait_time",
     "resource_calendar_id",
+    "expected_chat_duration",
 }
 # settings that change who can take a chat: the waiting line is served again
 SLOT_SETTINGS = {
@@ -117,7 +118,8 @@ class ImLivechatChannel(models.Model):
         ),
         (
             "max_waiting_positive",
-            "CHECK(max_waiting >= 0 AND max_waiting_per_address >= 0 AND max_wait_time >= 0)",
+            "CHECK(max_waiting >= 0 AND max_waiting_per_address >= 0 AND max_wait_time >= 0"
+            " AND expected_chat_duration >= 0)",
             "The bounds of the waiting line cannot be negative (0 = no bound).",
         ),
         (
@@ -150,7 +152,7 @@ class ImLivechatChannel(models.Model):
         leaves the others)."""
         self.env["discuss.channel"].sudo().search(
             [("livechat_channel_id", "in", self.ids), ("livechat_waiting_since", "!=", False)]
-        )._livechat_miss_waiting_visitors()
+        )._livechat_miss_waiting_visitors(go_on=False)
         return super().unlink()
 
     def _ensure_operator_status_rows(self):
@@ -175,6 +177,7 @@ class ImLivechatChannel(models.Model):
         "max_waiting",
         "max_waiting_per_address",
         "max_wait_time",
+        "expected_chat_duration",
     )
     def _check_routing_limits(self):
         # Same rules as the SQL constraints, with a message that names the field.
@@ -185,7 +188,15 @@ class ImLivechatChannel(models.Model):
                 raise ValidationError(_("The inactivity timeout cannot be negative (0 never removes operators)."))
             if channel.expert_wait_time < 0:
                 raise ValidationError(_("The wait for an expert cannot be negative (0 routes at once)."))
-            if min(channel.max_waiting, channel.max_waiting_per_address, channel.max_wait_time) < 0:
+            if (
+                min(
+                    channel.max_waiting,
+                    channel.max_waiting_per_address,
+                    channel.max_wait_time,
+                    channel.expected_chat_duration,
+                )
+                < 0
+            ):
                 raise ValidationError(_("The bounds of the waiting line cannot be negative (0 = no bound)."))
             if channel.unanswered_timeout < 0:
                 raise ValidationError(

@@ -32,6 +32,13 @@ class ImLivechatChannel(models.Model):
         "present expert of it to be free before the other operators are considered. 0 routes at once.",
     )
 
+    expected_chat_duration = fields.Integer(
+        "Typical Chat Length (seconds)",
+        default=300,
+        groups="base.group_user",
+        help="What the waiting line's estimate starts from while the channel has finished fewer than "
+        "3 chats; after that, the median length of its own recent chats. 0: no estimate until then.",
+    )
     max_wait_time = fields.Integer(
         "Maximum Wait (seconds)",
         default=0,
@@ -139,7 +146,7 @@ class ImLivechatChannel(models.Model):
         present = self._get_present_operator_counts()
         return {
             channel.id: (
-                medians.get(channel.id, 0),
+                waiting_line.blended_handling_seconds(*medians.get(channel.id, (0, 0)), channel.expected_chat_duration),
                 present.get(channel.id, 0),
                 channel.max_sessions if channel.max_sessions_mode == "limited" else 1,
             )

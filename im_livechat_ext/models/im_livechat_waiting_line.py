@@ -22,13 +22,26 @@ class ImLivechatWaitingLine(models.Model):
     lang_id = fields.Many2one("res.lang", "Visitor Language", readonly=True)
     expertise_ids = fields.Many2many("im_livechat.expertise", string="Expertise", compute="_compute_session_facts")
     expected_wait = fields.Integer("Expected Wait (seconds)", compute="_compute_session_facts")
+    expected_wait_minutes = fields.Integer(
+        "Expected Wait (minutes)", compute="_compute_session_facts", help="0: unknown."
+    )
 
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)
         self.env.cr.execute(
             SQL(
                 """CREATE VIEW %s AS (
-                       SELECT id, name AS visitor_name, livechat_channel_id AS channel_id,
+                       SELECT id,
+                              -- the visitor as they named themselves, else the logged-in
+                              -- visitor's own name, not the session's (visitor + operator)
+                              COALESCE(NULLIF(anonymous_name, ''),
+                                       (SELECT partner.name FROM discuss_channel_member member
+                                          JOIN res_partner partner ON partner.id = member.partner_id
+                                          JOIN res_users users ON users.partner_id = partner.id AND users.share
+                                         WHERE member.channel_id = discuss_channel.id
+                                         ORDER BY member.id LIMIT 1),
+                                       name) AS visitor_name,
+                              livechat_channel_id AS channel_id,
                               livechat_waiting_since AS waiting_since, livechat_lang_id AS lang_id,
                               ROW_NUMBER() OVER (PARTITION BY livechat_channel_id
                                                  ORDER BY livechat_waiting_since, id)::int AS place
@@ -67,6 +80,13 @@ class ImLivechatWaitingLine(models.Model):
             channel_id, place, expertise_ids = facts.get(line.id, (None, 0, []))
             line.expertise_ids = Expertise.browse(expertise_ids)
             line.expected_wait = waiting_line.expected_wait_seconds(place, *estimates[channel_id]) if place else 0
+            line.expected_wait_minutes = waiting_line.wait_minutes(line.expected_wait)
+
+    def action_take(self):
+        """Take this visitor now (as from a missed chat: an operator of the
+        channel or a Live Chat manager); the line moves on."""
+        self.ensure_one()
+        return self.env["discuss.channel"].browse(self.id).action_livechat_answer()
 
     # ------------------------------------------------------------------
     # The line's queries (their statements: tools/waiting_line.py), each
@@ -84,16 +104,12 @@ class ImLivechatWaitingLine(models.Model):
 
     @api.model
     def _median_handling_seconds(self, channel_ids, now):
-        """{channel id: median seconds from start to last message} of the
-        channels' recent finished sessions, where there are enough."""
+        """{channel id: (median seconds from start to last message, sessions
+        counted)} of the channels' recent finished sessions."""
         if not channel_ids:
             return {}
         self.env.cr.execute(waiting_line.median_handling_seconds_sql(list(channel_ids), now))
-        return {
-            channel_id: median
-            for channel_id, median, count in self.env.cr.fetchall()
-            if count >= waiting_line.MIN_HISTORY_SESSIONS and median
-        }
+        return {channel_id: (median or 0, count) for channel_id, median, count in self.env.cr.fetchall()}
 
     @api.model
     def _present_operator_counts(self, channel_ids, now, timeouts):

@@ -1,7 +1,9 @@
+import json
 from datetime import timedelta
 
 from odoo import Command, fields
 from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tools import mute_logger
 
 from .common import ongoing_chat, rpc_error
 
@@ -194,3 +196,64 @@ class TestNoDeadEndOverHttp(HttpCase):
             "odoo.exceptions.UserError",
             "answered: nobody takes it again",
         )
+
+    def test_a_bot_only_chat_is_neither_read_nor_taken_by_a_joiner(self):
+        """A Live Chat user who joins the channel reads its missed chats, not
+        its chatbot conversations (no human there either, never in line)."""
+        self.livechat.rule_ids = [Command.create({"chatbot_script_id": self.bot.id})]
+        data = self.make_jsonrpc_request(
+            "/im_livechat/get_session",
+            {"anonymous_name": "Bot only", "channel_id": self.livechat.id, "chatbot_script_id": self.bot.id},
+        )
+        bot_chat = self.env["discuss.channel"].browse(data["discuss.channel"][0]["id"])
+        self.assertEqual(bot_chat.livechat_failure, "no_agent")
+        joiner = new_test_user(
+            self.env, login="ext_f22_joiner", groups="base.group_user,im_livechat.im_livechat_group_user"
+        )
+        self.livechat.user_ids = [Command.link(joiner.id)]
+        self.authenticate("ext_f22_joiner", "ext_f22_joiner")
+        self.assertEqual(
+            rpc_error(self, "discuss.channel", "read", [[bot_chat.id], ["name"]]), "odoo.exceptions.AccessError"
+        )
+        self.assertEqual(
+            rpc_error(self, "discuss.channel", "action_livechat_answer", [[bot_chat.id]]), "odoo.exceptions.UserError"
+        )
+        self.assertNotIn(joiner.partner_id, bot_chat.channel_member_ids.partner_id)
+        for values in ({"livechat_outcome": "no_failure"}, {"livechat_missed": True}):
+            with self.subTest(values=values):
+                self.assertEqual(
+                    rpc_error(self, "discuss.channel", "write", [[bot_chat.id], values]), "odoo.exceptions.AccessError"
+                )
+
+    def test_reading_a_missed_chat_is_not_answering_it(self):
+        data = self.make_jsonrpc_request(
+            "/im_livechat/get_session", {"anonymous_name": "Visitor", "channel_id": self.livechat.id}
+        )
+        session = self.env["discuss.channel"].browse(data["discuss.channel"][0]["id"])
+        self._miss(session)
+        reader = new_test_user(
+            self.env, login="ext_f22_reader", groups="base.group_user,im_livechat.im_livechat_group_user"
+        )
+        self.livechat.user_ids = [Command.link(reader.id)]
+        self.authenticate("ext_f22_reader", "ext_f22_reader")
+        self.assertEqual(rpc_error(self, "discuss.channel", "read", [[session.id], ["name"]]), None, "found and read")
+        with mute_logger("odoo.http"):
+            response = self.url_open(
+                "/mail/message/post",
+                data=json.dumps(
+                    {
+                        "jsonrpc": "2.0",
+                        "method": "call",
+                        "params": {
+                            "thread_model": "discuss.channel",
+                            "thread_id": session.id,
+                            "post_data": {"body": "Hi from outside", "message_type": "comment"},
+                        },
+                    }
+                ),
+                headers={"Content-Type": "application/json"},
+            )
+        self.assertIn("Take this chat with Answer", response.text)
+        self.env.invalidate_all()
+        self.assertNotIn("Hi from outside", " ".join(session.message_ids.mapped("body")))
+        self.assertTrue(session.livechat_missed, "still missed: nobody answered")

@@ -150,6 +150,14 @@ class TestOutcomesOverHttp(HttpCase):
         self.assertEqual(error, "odoo.exceptions.AccessError")
         self.assertEqual(self._facts(session), ("no_answer", "no_answer"))
 
+    def test_an_employee_chatting_as_a_visitor_is_no_second_operator(self):
+        self.livechat.user_ids = [Command.set(self.operator.ids)]
+        new_test_user(self.env, login="ext_f23_employee", groups="base.group_user")
+        self.authenticate("ext_f23_employee", "ext_f23_employee")
+        session = self._visitor_asks("Employee")
+        self.assertEqual(session.livechat_operator_id, self.operator.partner_id)
+        self.assertEqual(self._facts(session), ("no_answer", "no_answer"), "not escalated by its own visitor")
+
     def test_visitors_receive_no_outcome(self):
         self.livechat.user_ids = [Command.set(self.operator.ids)]
         data = self.make_jsonrpc_request(
@@ -157,3 +165,59 @@ class TestOutcomesOverHttp(HttpCase):
         )
         self.assertNotIn("livechat_failure", str(data))
         self.assertNotIn("livechat_outcome", str(data))
+
+
+@tagged("post_install", "-at_install")
+class TestOutcomeReportAndBoard(HttpCase):
+    """F23: the Sessions report groups by outcome and shows the wait beside
+    the estimate; the channel card counts present, free, waiting, missed."""
+
+    def test_report_and_board(self):
+        operator = new_test_user(
+            self.env, login="ext_board_op", groups="base.group_user,im_livechat.im_livechat_group_user"
+        )
+        self.env["bus.presence"].create({"user_id": operator.id, "status": "online"})
+        expertise = self.env["im_livechat.expertise"].create({"name": "Board subject"})
+        livechat = self.env["im_livechat.channel"].create(
+            {
+                "name": "Board",
+                "user_ids": [Command.set(operator.ids)],
+                "max_sessions_mode": "limited",
+                "max_sessions": 2,
+                "waiting_line": True,
+                "max_wait_time": 60,
+            }
+        )
+        served = ongoing_chat(self.env, livechat, operator)
+        served.livechat_expertise_ids = expertise
+        served.with_user(operator).message_post(body="Hello!", message_type="comment")
+        self.assertEqual(served.livechat_outcome, "no_failure")
+        livechat.invalidate_recordset()
+        self.assertEqual((livechat.present_operator_count, livechat.free_slot_count), (1, 1))
+        ongoing_chat(self.env, livechat, operator)
+        waiting = self.env["discuss.channel"].create(livechat._get_livechat_discuss_channel_vals("Wendy"))
+        waiting.sudo().write(
+            {"livechat_waiting_since": fields.Datetime.now() - timedelta(minutes=3), "livechat_line_estimate": 60}
+        )
+        livechat.invalidate_recordset()
+        self.assertEqual((livechat.free_slot_count, livechat.waiting_count, livechat.longest_wait_minutes), (0, 1, 3))
+        livechat._dispatch_waiting_visitors()  # past its maximum wait: missed
+        livechat.invalidate_recordset()
+        self.assertEqual((livechat.waiting_count, livechat.missed_today_count), (0, 1))
+        self.env.flush_all()
+        Report = self.env["im_livechat.report.channel"]
+        Report.invalidate_model()
+        by_outcome = dict(
+            Report._read_group([("livechat_channel_id", "=", livechat.id)], ["livechat_outcome"], ["__count"])
+        )
+        self.assertEqual(by_outcome.get("no_failure"), 1)
+        self.assertEqual(by_outcome.get("no_agent"), 1)
+        missed_row = Report.search([("channel_id", "=", waiting.id)])
+        self.assertAlmostEqual(missed_row.livechat_line_wait, 180, delta=3)
+        self.assertEqual(missed_row.livechat_line_estimate, 60)
+        self.assertAlmostEqual(missed_row.livechat_estimate_error, 2 / 3, delta=0.03, msg="shown 1 min, waited 3")
+        self.assertEqual(missed_row.livechat_underestimated, 1)
+        by_expertise = Report._read_group(
+            [("livechat_channel_id", "=", livechat.id)], ["livechat_expertise_ids", "livechat_outcome"], ["__count"]
+        )
+        self.assertIn((expertise, "no_failure", 1), by_expertise)

@@ -39,6 +39,16 @@ class TestUi(HttpCase):
         self.assertNotIn(operator, channel.user_ids)
         self.assertEqual(channel.user_ids, other)
 
+    def test_outcome_report_tour(self):
+        new_test_user(
+            self.env, login="ext_tour_report_manager", groups="base.group_user,im_livechat.im_livechat_group_manager"
+        )
+        self.start_tour(
+            "/odoo/action-im_livechat.im_livechat_report_channel_action",
+            "im_livechat_ext_outcome_report",
+            login="ext_tour_report_manager",
+        )
+
     def test_waiting_line_menu_tour(self):
         new_test_user(
             self.env, login="ext_tour_line_reader", groups="base.group_user,im_livechat.im_livechat_group_user"

@@ -10,8 +10,10 @@ the im_livechat.waiting.line model runs. Nothing here touches a cursor.
   `median handling time / (operators present x chats each can hold)`, so
   `place` slots take `place` times that. The handling time is the median,
   over the channel's latest RECENT_SESSIONS sessions finished in the last
-  HISTORY, of the time from start to last message; unknown (0) with fewer
-  than MIN_HISTORY_SESSIONS of them.
+  HISTORY, of the time from start to last message; with fewer than
+  MIN_HISTORY_SESSIONS of them, the channel's typical chat length (a
+  setting) weighs for the missing ones, so that a young channel's first
+  visitors get an estimate too.
 """
 
 import hashlib
@@ -24,7 +26,7 @@ from odoo.tools import SQL
 
 # finished sessions of the channel this recent give the handling time
 HISTORY = timedelta(days=14)
-# fewer finished sessions than this: no estimate (0 = unknown)
+# fewer finished sessions than this: the channel's typical chat length fills in
 MIN_HISTORY_SESSIONS = 3
 # at most this many of the latest finished sessions make the median
 RECENT_SESSIONS = 200
@@ -45,6 +47,23 @@ def expected_wait_seconds(place, median_handling_seconds, operators_present, cha
     return max(int(math.ceil(place * median_handling_seconds / slots)), 1)
 
 
+def wait_minutes(wait_seconds):
+    """A wait as people say it: whole minutes, at least 1 (0: unknown)."""
+    return max(1, round(wait_seconds / 60)) if wait_seconds else 0
+
+
+def blended_handling_seconds(median, sessions, prior):
+    """How long a chat of the channel lasts, for the line's estimate: the
+    channel's `prior` while it has no finished chat, its own median once it
+    has MIN_HISTORY_SESSIONS of them, and a weighted mix in between (so
+    that the first visitors of a young channel get an estimate too)."""
+    if sessions >= MIN_HISTORY_SESSIONS:
+        return median
+    if not prior:
+        return 0
+    return (sessions * median + (MIN_HISTORY_SESSIONS - sessions) * prior) / MIN_HISTORY_SESSIONS
+
+
 def line_message(env, place, wait_seconds):
     """The sentence the visitor reads in the chat window, in env's language."""
     if place > LIVE_PLACES:
@@ -54,7 +73,7 @@ def line_message(env, place, wait_seconds):
             count=LIVE_PLACES,
         )
     if wait_seconds:
-        minutes = max(1, round(wait_seconds / 60))
+        minutes = wait_minutes(wait_seconds)
         if minutes == 1:
             return env._("You are number %(place)s in line, about 1 minute.", place=place)
         return env._("You are number %(place)s in line, about %(minutes)s minutes.", place=place, minutes=minutes)

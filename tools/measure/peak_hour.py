@@ -36,9 +36,11 @@ def plan(seed, visitors, rate, handling):
     return [(i / rate, rng.choice(LANGS), rng.uniform(handling * 0.5, handling * 1.5)) for i in range(visitors)]
 
 
-def prepare(env, operators, max_sessions, line, handling, max_wait=0):
+def prepare(env, operators, max_sessions, line, handling, max_wait=0, history=True):
     """Operators (two per language but one), a limited channel, and a
-    history of finished chats of the usual length (the estimate reads it)."""
+    history of finished chats of the usual length (the estimate reads it).
+    Without `history` the channel is new: the estimate starts from its
+    typical chat length, set to `handling` as an administrator would."""
     from odoo import Command, fields  # noqa: PLC0415
 
     for code in LANGS:
@@ -52,9 +54,10 @@ def prepare(env, operators, max_sessions, line, handling, max_wait=0):
     if line:
         # a peak longer than the line's default bounds: nobody is turned away by them here
         values.update(waiting_line=True, max_waiting=0, max_waiting_per_address=0, max_wait_time=max_wait)
+        values.update(expected_chat_duration=round(handling))
     channel = env["im_livechat.channel"].create(values)
     now = fields.Datetime.now()
-    for i in range(9):
+    for i in range(9 if history else 0):
         start = now - timedelta(hours=1, minutes=i)
         done = env["discuss.channel"].create(
             {
@@ -205,11 +208,13 @@ def _p95(values):
 def _figures(arrivals, arrived_at, joined_at, estimates, served_by, operator_ids, counts, waiting):
     """What one flavour's replay gives."""
     waits = sorted(joined_at[sid] - arrived_at[sid] for sid in joined_at)
-    errors = sorted(
-        abs(estimate - (joined_at[sid] - arrived_at[sid])) / (joined_at[sid] - arrived_at[sid])
+    shown = [
+        (estimate, joined_at[sid] - arrived_at[sid])
         for sid, estimate in estimates.items()
         if estimate and sid in joined_at and joined_at[sid] > arrived_at[sid]
-    )
+    ]
+    errors = sorted(abs(estimate - waited) / waited for estimate, waited in shown)
+    under = sum(1 for estimate, waited in shown if waited > estimate)
     per_operator = [sum(1 for op in served_by.values() if op == user_id) for user_id in operator_ids]
     return {
         "visitors": len(arrivals),
@@ -223,18 +228,21 @@ def _figures(arrivals, arrived_at, joined_at, estimates, served_by, operator_ids
         "wait_p95_s": round(_p95(waits), 1) if waits else None,
         "estimate_error_p50": round(statistics.median(errors), 2) if errors else None,
         "estimate_error_p95": round(_p95(errors), 2) if errors else None,
+        "underestimated": round(under / len(shown), 2) if shown else None,
         "best_tier_share": round(counts["best"] / counts["assignments"], 3) if counts["assignments"] else None,
         "chats_per_operator": f"{min(per_operator)}-{max(per_operator)}" if per_operator else "-",
     }
 
 
-# (flavour, module, waiting line, maximum wait in seconds, team offline at this share of the arrivals)
+# (flavour, module, waiting line, maximum wait in seconds, team offline at
+# this share of the arrivals, history of finished chats)
 FLAVOURS = (
-    ("stock", "im_livechat", False, 0, None),
-    ("ext_no_line", "im_livechat_ext", False, 0, None),
-    ("ext_line", "im_livechat_ext", True, 0, None),
-    ("ext_offline", "im_livechat_ext", True, 0, 0.5),
-    ("ext_max_wait", "im_livechat_ext", True, 5, None),
+    ("stock", "im_livechat", False, 0, None, True),
+    ("ext_no_line", "im_livechat_ext", False, 0, None, True),
+    ("ext_line", "im_livechat_ext", True, 0, None, True),
+    ("ext_line_cold", "im_livechat_ext", True, 0, None, False),
+    ("ext_offline", "im_livechat_ext", True, 0, 0.5, True),
+    ("ext_max_wait", "im_livechat_ext", True, 5, None, True),
 )
 
 
@@ -243,7 +251,7 @@ def run(odoo_module, build_db, args):
     module)`), the same arrivals for all. Returns {flavour: figures}."""
     arrivals = plan(args.seed, args.peak_visitors, args.peak_rate, args.peak_handling)
     results = {}
-    for flavour, module, line, max_wait, offline_share in FLAVOURS:
+    for flavour, module, line, max_wait, offline_share, history in FLAVOURS:
         db = f"peak_{flavour}"
         build_db(db, module)
         registry = odoo_module.modules.registry.Registry(db)
@@ -252,7 +260,7 @@ def run(odoo_module, build_db, args):
 
             env = api.Environment(cr, SUPERUSER_ID, {})
             channel_id, operator_ids = prepare(
-                env, args.peak_operators, args.peak_max_sessions, line, args.peak_handling, max_wait
+                env, args.peak_operators, args.peak_max_sessions, line, args.peak_handling, max_wait, history
             )
             cr.commit()
         print(f"peak hour: replaying {len(arrivals)} arrivals through {flavour}...", flush=True)
@@ -280,6 +288,7 @@ def print_table(results, args):
         ("wait_p95_s", "wait p95 s"),
         ("estimate_error_p50", "est.err p50"),
         ("estimate_error_p95", "est.err p95"),
+        ("underestimated", "under"),
         ("best_tier_share", "best tier"),
         ("chats_per_operator", "chats/op"),
     ]

@@ -25,14 +25,18 @@ def _fill_outcomes(cr):
         """
         WITH human AS (
             SELECT partner_id FROM res_users WHERE NOT share AND id != 1 AND partner_id IS NOT NULL
+        ), livechat AS (
+            SELECT id FROM discuss_channel WHERE channel_type = 'livechat' AND livechat_failure IS NULL
         ), took_part AS (
             SELECT member.channel_id, count(DISTINCT member.partner_id) AS humans
               FROM discuss_channel_member member
+              JOIN livechat ON livechat.id = member.channel_id
               JOIN human ON human.partner_id = member.partner_id
              GROUP BY member.channel_id
         ), answered AS (
             SELECT DISTINCT message.res_id AS channel_id
               FROM mail_message message
+              JOIN livechat ON livechat.id = message.res_id
               JOIN human ON human.partner_id = message.author_id
              WHERE message.model = 'discuss.channel' AND message.message_type = 'comment'
         )

@@ -56,6 +56,9 @@ registry.category("web_tour.tours").add("im_livechat_ext_join_leave", {
 registry.category("web_tour.tours").add("im_livechat_ext_waiting_line_menu", {
     steps: () => [
         {trigger: ".o_kanban_record:contains(Tour Line) .o_livechat_waiting_count:contains(1 waiting)"},
+        // the card as a live board: the one operator present has no free slot
+        {trigger: ".o_kanban_record:contains(Tour Line) .o_livechat_present_count:contains(1 present)"},
+        {trigger: ".o_kanban_record:contains(Tour Line) .o_livechat_free_slots:contains(0 free slots)"},
         {
             trigger: ".o_main_navbar button:contains(Waiting Line), .o_main_navbar a:contains(Waiting Line)",
             run: "click",
@@ -63,5 +66,18 @@ registry.category("web_tour.tours").add("im_livechat_ext_waiting_line_menu", {
         {trigger: ".o_list_renderer .o_data_row td[name=visitor_name]:contains(Waiting Wanda)"},
         {trigger: ".o_data_row:contains(Waiting Wanda) td[name=place]:contains(1)"},
         {trigger: ".o_data_row:contains(Waiting Wanda) td[name=channel_id]:contains(Tour Line)"},
+    ],
+});
+
+// A manager opens Live Chat > Report > Sessions: it opens on the outcomes per
+// expertise, and its pivot shows the wait in line beside the estimate by hour.
+registry.category("web_tour.tours").add("im_livechat_ext_outcome_report", {
+    steps: () => [
+        {trigger: ".o_graph_renderer"},
+        {trigger: ".o_graph_renderer canvas"},
+        {trigger: ".o_control_panel .o_switch_view.o_pivot", run: "click"},
+        {trigger: ".o_pivot th:contains(Wait in Line (seconds))"},
+        {trigger: ".o_pivot th:contains(Estimate Shown (seconds))"},
+        {trigger: ".o_pivot th:contains(Estimate Error)"},
     ],
 });
