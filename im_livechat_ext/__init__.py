@@ -1,4 +1,4 @@
 from . import controllers
 from . import models
 from . import report
-from .hooks import pre_init_hook, uninstall_hook
+from .hooks import post_init_hook, pre_init_hook, uninstall_hook

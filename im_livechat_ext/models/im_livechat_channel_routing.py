@@ -171,8 +171,9 @@ class ImLivechatChannel(models.Model):
         if not candidates:
             return RoutingDecision(Users)
         capacity = self._get_capacity_limits()
+        candidate_ids = tuple(candidates._ids)  # read once: thousands of them at most
         ranking_request = routing_sql.RankingRequest(
-            candidate_ids=tuple(candidates.ids),
+            candidate_ids=candidate_ids,
             inactivity_minutes=self.operator_inactivity_timeout,
             # the channel's own operators must still be ones when ranked again
             channel_id=self.id if users is None else None,
@@ -189,7 +190,7 @@ class ImLivechatChannel(models.Model):
                 "chat_lang_relation": self._get_chat_lang_relation(),
             },
         )
-        self.env.cr.execute(ranking_request.rank_sql(fields.Datetime.now(), candidates.ids))
+        self.env.cr.execute(ranking_request.rank_sql(fields.Datetime.now(), candidate_ids))
         ranked = self.env.cr.dictfetchall()
         if claim:
             winner = operator_claim.claim_first(

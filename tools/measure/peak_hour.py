@@ -242,7 +242,7 @@ FLAVOURS = (
     ("ext_line", "im_livechat_ext", True, 0, None, True),
     ("ext_line_cold", "im_livechat_ext", True, 0, None, False),
     ("ext_offline", "im_livechat_ext", True, 0, 0.5, True),
-    ("ext_max_wait", "im_livechat_ext", True, 5, None, True),
+    ("ext_max_wait", "im_livechat_ext", True, 3, None, True),
 )
 
 

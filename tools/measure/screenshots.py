@@ -122,10 +122,21 @@ def main():
         take(
             browser,
             args,
-            [("reassigned_session.png", "/odoo/action-im_livechat.discuss_channel_action/__SESSION__", None)],
+            [
+                ("reassigned_session.png", "/odoo/action-im_livechat.discuss_channel_action/__SESSION__", None),
+                ("outcome_report.png", "/odoo/action-im_livechat.im_livechat_report_channel_action", None),
+            ],
             channel,
             user_id,
             reassigned,
+        )
+        # a channel closed by its opening hours: its support page's button says when it opens
+        closed = closed_channel_id(args, session_id, user_id)
+        click_button = (
+            "document.querySelector('.o-livechat-root').shadowRoot.querySelector('.o-livechat-LivechatButton').click()"
+        )
+        take(
+            browser, args, [("closed_notice.png", f"/im_livechat/support/{closed}", click_button)], channel, user_id, 0
         )
     finally:
         browser.close()
@@ -144,6 +155,26 @@ def take(browser, args, shots, channel, user_id, session):
         data = browser.call("Page.captureScreenshot", format="png")["data"]
         (OUT / name).write_bytes(base64.b64decode(data))
         print(f"saved {OUT / name}")
+
+
+def closed_channel_id(args, session_id, user_id):
+    """A channel whose team works two days from now only, 9:00-17:00 UTC."""
+    weekday = (time.gmtime().tm_wday + 2) % 7
+    attendance = {"name": "Open", "dayofweek": str(weekday), "hour_from": 9, "hour_to": 17}
+    calendar = rpc(
+        args,
+        session_id,
+        "resource.calendar",
+        "create",
+        {"name": "Screenshot hours", "tz": "UTC", "attendance_ids": [(5, 0, 0), (0, 0, attendance)]},
+    )
+    return rpc(
+        args,
+        session_id,
+        "im_livechat.channel",
+        "create",
+        {"name": "After hours", "user_ids": [(6, 0, [user_id])], "resource_calendar_id": calendar},
+    )
 
 
 def rpc(args, session_id, model, method, *method_args, **kwargs):

@@ -1,62 +1,6 @@
+from odoo.addons.im_livechat_ext.hooks import fill_outcomes, mark_operators_who_left
+
+
 def migrate(cr, version):
-    _mark_operators_who_left(cr)
-    _fill_outcomes(cr)
-
-
-def _mark_operators_who_left(cr):
-    """Ongoing chats are now counted from the sessions alone: those whose
-    operator is no longer in them say so."""
-    cr.execute(
-        """UPDATE discuss_channel session SET livechat_operator_left = TRUE
-            WHERE session.channel_type = 'livechat' AND session.livechat_operator_id IS NOT NULL
-              AND NOT EXISTS (SELECT FROM discuss_channel_member member
-                               WHERE member.channel_id = session.id
-                                 AND member.partner_id = session.livechat_operator_id)"""
-    )
-
-
-def _fill_outcomes(cr):
-    """How existing sessions went (F23), as well as their messages and
-    members tell: a human operator (an internal user, OdooBot aside) who
-    wrote, answered; one who is a member, never answered; else nobody was
-    available. Two humans who took part, a transfer or a reassignment:
-    escalated. Waits in line and shown estimates were not recorded: 0."""
-    cr.execute(
-        """
-        WITH human AS (
-            SELECT partner_id FROM res_users WHERE NOT share AND id != 1 AND partner_id IS NOT NULL
-        ), livechat AS (
-            SELECT id FROM discuss_channel WHERE channel_type = 'livechat' AND livechat_failure IS NULL
-        ), took_part AS (
-            SELECT member.channel_id, count(DISTINCT member.partner_id) AS humans
-              FROM discuss_channel_member member
-              JOIN livechat ON livechat.id = member.channel_id
-              JOIN human ON human.partner_id = member.partner_id
-             GROUP BY member.channel_id
-        ), answered AS (
-            SELECT DISTINCT message.res_id AS channel_id
-              FROM mail_message message
-              JOIN livechat ON livechat.id = message.res_id
-              JOIN human ON human.partner_id = message.author_id
-             WHERE message.model = 'discuss.channel' AND message.message_type = 'comment'
-        )
-        UPDATE discuss_channel session
-           SET livechat_failure = CASE
-                   WHEN answered.channel_id IS NOT NULL THEN 'no_failure'
-                   WHEN took_part.humans > 0 THEN 'no_answer'
-                   ELSE 'no_agent' END,
-               livechat_is_escalated = COALESCE(took_part.humans, 0) > 1
-                   OR session.livechat_transferred IS TRUE
-                   OR EXISTS (SELECT FROM discuss_channel_livechat_skipped_operator_rel skipped
-                               WHERE skipped.channel_id = session.id)
-          FROM discuss_channel target
-          LEFT JOIN took_part ON took_part.channel_id = target.id
-          LEFT JOIN answered ON answered.channel_id = target.id
-         WHERE target.id = session.id AND session.channel_type = 'livechat' AND session.livechat_failure IS NULL
-        """
-    )
-    cr.execute(
-        """UPDATE discuss_channel
-              SET livechat_outcome = CASE WHEN livechat_is_escalated THEN 'escalated' ELSE livechat_failure END
-            WHERE channel_type = 'livechat'"""
-    )
+    mark_operators_who_left(cr)
+    fill_outcomes(cr)
