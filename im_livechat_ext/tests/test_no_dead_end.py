@@ -257,3 +257,17 @@ class TestNoDeadEndOverHttp(HttpCase):
         self.env.invalidate_all()
         self.assertNotIn("Hi from outside", " ".join(session.message_ids.mapped("body")))
         self.assertTrue(session.livechat_missed, "still missed: nobody answered")
+
+    def test_missed_at_the_very_second_the_maximum_wait_ends(self):
+        """The dispatch is triggered at waiting since + maximum wait, and
+        times are whole seconds: it must take the visitor then, not a minute
+        later."""
+        data = self.make_jsonrpc_request(
+            "/im_livechat/get_session", {"anonymous_name": "Visitor", "channel_id": self.livechat.id}
+        )
+        session = self.env["discuss.channel"].browse(data["discuss.channel"][0]["id"])
+        session.sudo().livechat_waiting_since = fields.Datetime.now() - timedelta(seconds=120)
+        self.livechat._dispatch_waiting_visitors()
+        self.env.invalidate_all()
+        self.assertFalse(session.livechat_waiting_since)
+        self.assertTrue(session.livechat_missed)

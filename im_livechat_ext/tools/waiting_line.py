@@ -291,7 +291,7 @@ def silent_line_sql(root_partner_id, older_than, limit):
 def missed_waiting_sql(channel_ids, now, max_waits, nobody_present_ids):
     """Ids of the waiting sessions nobody will serve (F22), locked for this
     transaction (one another transaction holds is left to a later
-    dispatch): waiting longer than their channel's maximum wait (seconds
+    dispatch): waiting their channel's maximum wait or longer (seconds
     in `max_waits`, 0: none), or in a channel of `nobody_present_ids`."""
     return SQL(
         """SELECT session.id FROM discuss_channel session
@@ -300,7 +300,7 @@ def missed_waiting_sql(channel_ids, now, max_waits, nobody_present_ids):
             WHERE session.livechat_waiting_since IS NOT NULL AND session.livechat_active
               AND (session.livechat_channel_id = ANY(%(nobody_present)s::int[])
                    OR (channel.max_wait > 0
-                       AND session.livechat_waiting_since < %(now)s - make_interval(secs => channel.max_wait)))
+                       AND session.livechat_waiting_since <= %(now)s - make_interval(secs => channel.max_wait)))
             ORDER BY session.id
             FOR NO KEY UPDATE OF session SKIP LOCKED""",
         channels=list(channel_ids),

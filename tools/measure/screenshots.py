@@ -138,6 +138,24 @@ def main():
         take(
             browser, args, [("closed_notice.png", f"/im_livechat/support/{closed}", click_button)], channel, user_id, 0
         )
+        # a visitor (no login) waits in a full channel's line past its maximum wait: missed
+        busy_line = full_line_channel_id(args, session_id)
+        browser.call("Network.clearBrowserCookies")
+        write = (
+            "const root = document.querySelector('.o-livechat-root').shadowRoot;"
+            "const input = root.querySelector('.o-mail-Composer-input'); input.focus();"
+            "document.execCommand('insertText', false, 'Hello, I have a question about my order');"
+            "input.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', bubbles: true}));"
+        )
+        browser.call("Page.navigate", url=f"{args.url}/im_livechat/support/{busy_line}")
+        time.sleep(5)
+        browser.call("Runtime.evaluate", expression=click_button)
+        time.sleep(3)
+        browser.call("Runtime.evaluate", expression=write)
+        time.sleep(MISSED_AFTER + 12)  # the maximum wait, then the scheduled action woken to the second
+        data = browser.call("Page.captureScreenshot", format="png")["data"]
+        (OUT / "missed_notice.png").write_bytes(base64.b64decode(data))
+        print(f"saved {OUT / 'missed_notice.png'}")
     finally:
         browser.close()
 
@@ -155,6 +173,47 @@ def take(browser, args, shots, channel, user_id, session):
         data = browser.call("Page.captureScreenshot", format="png")["data"]
         (OUT / name).write_bytes(base64.b64decode(data))
         print(f"saved {OUT / name}")
+
+
+MISSED_AFTER = 10  # seconds: the screenshot channel's maximum wait
+
+
+def full_line_channel_id(args, session_id):
+    """A channel whose one operator (Claire, online) holds the one chat she
+    may, with a waiting line and a short maximum wait."""
+    claire = rpc(
+        args, session_id, "ir.model.data", "check_object_reference", "im_livechat_ext", "user_operator_claire"
+    )[1]
+    partner = rpc(args, session_id, "res.users", "read", [claire], ["partner_id"])[0]["partner_id"][0]
+    channel = rpc(
+        args,
+        session_id,
+        "im_livechat.channel",
+        "create",
+        {
+            "name": "Busy line",
+            "user_ids": [(6, 0, [claire])],
+            "max_sessions_mode": "limited",
+            "max_sessions": 1,
+            "waiting_line": True,
+            "max_wait_time": MISSED_AFTER,
+        },
+    )
+    rpc(
+        args,
+        session_id,
+        "discuss.channel",
+        "create",
+        {
+            "name": "Busy",
+            "channel_type": "livechat",
+            "livechat_active": True,
+            "livechat_channel_id": channel,
+            "livechat_operator_id": partner,
+            "channel_member_ids": [(0, 0, {"partner_id": partner})],
+        },
+    )
+    return channel
 
 
 def closed_channel_id(args, session_id, user_id):
