@@ -74,7 +74,11 @@ class DiscussChannel(models.Model):
     def _livechat_set_initial_outcome(self, vals_list):
         """New sessions start without an answer: no one available, or never
         answered yet when a human is their operator (one query)."""
-        livechat_vals = [vals for vals in vals_list if vals.get("channel_type") == "livechat"]
+        # the routing says it on the values it gives (created as superuser;
+        # anybody else giving it is refused before this)
+        livechat_vals = [
+            vals for vals in vals_list if vals.get("channel_type") == "livechat" and not vals.get("livechat_failure")
+        ]
         humans = self._livechat_humans_among(
             {vals["livechat_operator_id"] for vals in livechat_vals if vals.get("livechat_operator_id")}
         )

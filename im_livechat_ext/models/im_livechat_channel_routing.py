@@ -88,6 +88,8 @@ class ImLivechatChannel(models.Model):
                 )
         if vals:
             vals["livechat_lang_id"] = visitor_lang.id
+            # how the chat starts (F23), known here: no query to tell it again
+            vals["livechat_failure"] = "no_answer" if routing and routing.operator else "no_agent"
             if routing and routing.operator:
                 vals["livechat_routing_reason"] = routing.reason
         return vals
