@@ -25,6 +25,7 @@ def post_init_hook(env):
     whether their operator is still in them."""
     mark_operators_who_left(env.cr)
     fill_outcomes(env.cr)
+    mark_missed(env.cr)
 
 
 def uninstall_hook(env):
@@ -54,6 +55,19 @@ def mark_operators_who_left(cr):
               AND NOT EXISTS (SELECT FROM discuss_channel_member member
                                WHERE member.channel_id = session.id
                                  AND member.partner_id = session.livechat_operator_id)"""
+    )
+
+
+def mark_missed(cr):
+    """Visitors missed before 18.0.1.7.0 (their notice is in the chat) and
+    not answered since: the channel's operators find them as missed."""
+    cr.execute(
+        """UPDATE discuss_channel session SET livechat_missed = TRUE
+            WHERE session.channel_type = 'livechat' AND session.livechat_failure = 'no_agent'
+              AND session.livechat_waiting_since IS NULL AND session.livechat_active
+              AND EXISTS (SELECT FROM mail_message message
+                           WHERE message.model = 'discuss.channel' AND message.res_id = session.id
+                             AND message.body LIKE '%%o_livechat_missed%%')"""
     )
 
 

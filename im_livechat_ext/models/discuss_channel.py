@@ -24,6 +24,7 @@ OUTCOME_FIELDS = {
     "livechat_line_wait",
     "livechat_line_estimate",
     "livechat_missed",
+    "livechat_reply_email",
 }
 ROUTING_FACT_FIELDS = {
     "livechat_skipped_operator_ids",
@@ -31,8 +32,10 @@ ROUTING_FACT_FIELDS = {
     "livechat_operator_left",
     *OUTCOME_FIELDS,
 }
-# in the context while live chat sessions are created with their first members
+# in the context while live chat sessions are created with their first members;
+# its value is an object no request can carry (a client's context is JSON)
 CREATING_SESSIONS = "livechat_creating_sessions"
+CREATING = object()
 # who answers a chat and what the routing reads of it: the routing, or a Live Chat manager
 ROUTED_BY_MANAGERS = {"livechat_operator_id", "livechat_expertise_ids", "livechat_lang_id"}
 
@@ -104,7 +107,7 @@ class DiscussChannel(models.Model):
         self._livechat_set_initial_outcome(vals_list)
         creating = self
         if any(vals.get("channel_type") == "livechat" for vals in vals_list):
-            creating = self.with_context(**{CREATING_SESSIONS: True})
+            creating = self.with_context(**{CREATING_SESSIONS: CREATING})
         channels = super(DiscussChannel, creating).create(vals_list).with_env(self.env)
         livechats = channels.filtered(lambda c: c.channel_type == "livechat" and c.livechat_channel_id)
         waiting = livechats.filtered("livechat_waiting_since")
@@ -163,7 +166,8 @@ class DiscussChannel(models.Model):
         if (
             self.channel_type == "livechat"
             and user.id != SUPERUSER_ID
-            and kwargs.get("author_id") in (None, False, user.partner_id.id)
+            # the module's and stock's own notices post as superuser in another's name
+            and not (self.env.su and kwargs.get("author_id") not in (None, False, user.partner_id.id))
             and user._is_internal()
             and user.partner_id not in self.sudo().channel_member_ids.partner_id
             and not user.has_group("im_livechat.im_livechat_group_manager")

@@ -1,7 +1,7 @@
 from odoo import _, api, fields, models
 from odoo.tools import SQL
 
-from .discuss_channel import CREATING_SESSIONS
+from .discuss_channel import CREATING, CREATING_SESSIONS
 
 # the members a chatbot's forward gave a chat to: the routing counts them
 ASSIGNED_MEMBERS_INDEX = "discuss_channel_member_livechat_assigned_index"
@@ -37,7 +37,7 @@ class DiscussChannelMember(models.Model):
         members = super().create(vals_list)
         for member in members.filtered(lambda m: m.partner_id and m.channel_id.channel_type == "livechat"):
             member.channel_id._livechat_human_joined(member.partner_id)
-        if not self.env.context.get(CREATING_SESSIONS):
+        if self.env.context.get(CREATING_SESSIONS) is not CREATING:
             # (a new session has its operator among its first members) is
             # the operator of these sessions (back) in them?
             members.channel_id.filtered(lambda c: c.channel_type == "livechat").sudo()._livechat_sync_operator_left()

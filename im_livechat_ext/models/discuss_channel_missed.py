@@ -2,11 +2,10 @@ from datetime import timedelta
 
 from markupsafe import Markup
 from psycopg2.errors import LockNotAvailable
-from psycopg2.extensions import TransactionRollbackError
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import SQL
+from odoo.tools import SQL, email_normalize
 
 # missed visitors told per dispatch (each gets a message of their own)
 MISSED_BATCH = 20
@@ -20,6 +19,15 @@ class DiscussChannel(models.Model):
     what is left of those who wrote nothing."""
 
     _inherit = "discuss.channel"  # pylint: disable=consider-merging-classes-inherited
+
+    livechat_reply_email = fields.Char(
+        "Answer by Email To",
+        readonly=True,
+        copy=False,
+        groups="base.group_user",
+        help="The visitor was missed and left this email address to a chatbot: what the operator who "
+        "answered writes in the chat is sent there too, as the visitor may have left the page.",
+    )
 
     def _livechat_leave_line(self):
         """Out of the line, without an operator: no place, no address kept."""
@@ -130,12 +138,17 @@ class DiscussChannel(models.Model):
                 self.env.cr.execute(
                     SQL("SELECT id FROM discuss_channel WHERE id = %s FOR NO KEY UPDATE NOWAIT", session.id)
                 )
-        except (LockNotAvailable, TransactionRollbackError):
+        except LockNotAvailable:
             raise UserError(_("Another operator is taking this chat right now.")) from None
         session.invalidate_recordset()
-        if not (session.livechat_missed or session.livechat_waiting_since) or session._livechat_human_members():
+        answering = session.channel_member_ids.partner_id.filtered(session._livechat_is_operator_person)
+        if not (session.livechat_missed or session.livechat_waiting_since) or answering:
             raise UserError(_("An operator already took this chat."))
         was_waiting = session.livechat_waiting_since
+        if session.livechat_missed:
+            # a missed visitor may be gone: the address they left to a chatbot gets the answer too
+            email = session._chatbot_find_customer_values_in_messages({"question_email": "email"}).get("email")
+            session.livechat_reply_email = email_normalize(email or "") or False
         session._livechat_hand_over(self.env.user, _("Taken by %s", self.env.user.name))
         if was_waiting:
             # those behind move up
@@ -143,6 +156,34 @@ class DiscussChannel(models.Model):
         action = self.env["ir.actions.actions"]._for_xml_id("mail.action_discuss")
         action["context"] = {"active_id": session.id}
         return action
+
+    def _message_post_after_hook(self, message, msg_vals):
+        result = super()._message_post_after_hook(message, msg_vals)
+        if (
+            self.channel_type == "livechat"
+            and message.message_type == "comment"
+            and self.sudo().livechat_reply_email
+            and message.author_id in self.sudo().livechat_operator_id
+        ):
+            self._livechat_email_answer(message)
+        return result
+
+    def _livechat_email_answer(self, message):
+        """The operator's answer to a missed visitor, by email too."""
+        session = self.sudo()
+        company = self.env.company
+        env = self.with_context(lang=session.livechat_lang_id.code or "en_US").env
+        self.env["mail.mail"].sudo().create(
+            {
+                "subject": env._("Your chat with %s", company.name),
+                "body_html": message.body
+                + Markup("<p>%s</p>")
+                % env._("You wrote to us in our live chat and nobody could answer then: this is our answer."),
+                "email_from": message.author_id.email_formatted or company.email_formatted,
+                "email_to": session.livechat_reply_email,
+                "auto_delete": True,
+            }
+        )
 
     @api.model
     def _livechat_release_gone_visitors(self, livechat_channels):

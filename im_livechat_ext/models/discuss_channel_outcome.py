@@ -1,7 +1,7 @@
 from odoo import SUPERUSER_ID, api, fields, models
 from odoo.tools import SQL
 
-from .discuss_channel import CREATING_SESSIONS
+from .discuss_channel import CREATING, CREATING_SESSIONS
 
 # Odoo 19's names and meanings (SPEC F23)
 FAILURES = [("no_answer", "Never Answered"), ("no_agent", "No one Available"), ("no_failure", "Success")]
@@ -76,8 +76,11 @@ class DiscussChannel(models.Model):
         answered yet when a human is their operator (one query)."""
         # the routing says it on the values it gives (created as superuser;
         # anybody else giving it is refused before this)
+        default_type = self.env.context.get("default_channel_type")
         livechat_vals = [
-            vals for vals in vals_list if vals.get("channel_type") == "livechat" and not vals.get("livechat_failure")
+            vals
+            for vals in vals_list
+            if vals.get("channel_type", default_type) == "livechat" and not vals.get("livechat_failure")
         ]
         humans = self._livechat_humans_among(
             {vals["livechat_operator_id"] for vals in livechat_vals if vals.get("livechat_operator_id")}
@@ -108,6 +111,18 @@ class DiscussChannel(models.Model):
         partner has no user at all)."""
         return any(user._is_internal() and user.id != SUPERUSER_ID for user in partner.sudo().user_ids)
 
+    def _livechat_is_operator_person(self, partner):
+        """Whether `partner` answers this chat as a person: an operator of its
+        channel or a Live Chat user (a colleague, a transfer), not OdooBot,
+        not a chatbot, not an employee who chats as a visitor."""
+        self.ensure_one()
+        operators = self.sudo().livechat_channel_id.user_ids
+        return any(
+            user in operators or user.has_group("im_livechat.im_livechat_group_user")
+            for user in partner.sudo().user_ids
+            if user._is_internal() and user.id != SUPERUSER_ID
+        )
+
     def _livechat_human_joined(self, partner):
         """`partner` joined this session (the session's own operator, who
         joins as it is created, aside): answered soon, and a second human
@@ -118,10 +133,12 @@ class DiscussChannel(models.Model):
             or not session.livechat_failure
             or partner == session.livechat_operator_id
             # the session's first members (a logged-in visitor among them)
-            or self.env.context.get(CREATING_SESSIONS)
-            or not self._livechat_is_human(partner)
+            or self.env.context.get(CREATING_SESSIONS) is CREATING
+            or not self._livechat_is_operator_person(partner)
         ):
             return
+        if session.livechat_missed:
+            session.livechat_missed = False  # someone answers it now
         if session.livechat_failure == "no_agent":
             session.livechat_failure = "no_answer"
         elif not session.livechat_is_escalated:
@@ -133,10 +150,10 @@ class DiscussChannel(models.Model):
             self.channel_type == "livechat"
             and message.message_type == "comment"
             and self.sudo().livechat_failure in ("no_agent", "no_answer")
-            and self._livechat_is_human(message.author_id)
+            and self._livechat_is_operator_person(message.author_id)
         ):
             # read once per message until the first answer, never after it
-            self.sudo().livechat_failure = "no_failure"
+            self.sudo().write({"livechat_failure": "no_failure", "livechat_missed": False})
         return result
 
     def _livechat_record_line_wait(self):

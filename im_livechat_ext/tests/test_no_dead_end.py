@@ -75,7 +75,8 @@ class TestNoDeadEndOverHttp(HttpCase):
             )
         )
 
-    def _post_as_visitor(self, session, body):
+    def _post(self, session, body):
+        """Posts in the chat as whoever this test's browser is now."""
         self.make_jsonrpc_request(
             "/mail/message/post",
             {
@@ -96,7 +97,7 @@ class TestNoDeadEndOverHttp(HttpCase):
             {"anonymous_name": "Visitor", "channel_id": self.livechat.id, "chatbot_script_id": self.bot.id},
         )
         session = self.env["discuss.channel"].browse(data["discuss.channel"][0]["id"])
-        self._post_as_visitor(session, "Where is my parcel?")
+        self._post(session, "Where is my parcel?")
         forward = self.make_jsonrpc_request("/chatbot/step/trigger", {"channel_id": session.id})
         self.assertTrue(session.livechat_waiting_since, "the forward step put the visitor in line")
         self.assertEqual([step["operatorFound"] for step in forward["ChatbotStep"]], [True], "the script pauses")
@@ -127,9 +128,20 @@ class TestNoDeadEndOverHttp(HttpCase):
         self.assertIn("Nobody can answer this chat now", bodies)
         self.assertIn("We are all busy.", bodies)
         self.assertEqual(self._resume_notices(session), 1)
-        self._post_as_visitor(session, "visitor@example.com")
+        self._post(session, "visitor@example.com")
         answer = self.make_jsonrpc_request("/chatbot/step/validate_email", {"channel_id": session.id})
         self.assertTrue(answer["success"], "the offline script takes the visitor's email")
+        self.make_jsonrpc_request("/chatbot/step/trigger", {"channel_id": session.id})
+        # the visitor leaves; an operator answers later, in the chat and by email
+        self.authenticate("ext_f22_op", "ext_f22_op")
+        self.make_jsonrpc_request(
+            "/web/dataset/call_kw/discuss.channel/action_livechat_answer",
+            {"model": "discuss.channel", "method": "action_livechat_answer", "args": [[session.id]], "kwargs": {}},
+        )
+        self._post(session, "Sorry for the wait: your parcel left today.")
+        mail = self.env["mail.mail"].sudo().search([("email_to", "=", "visitor@example.com")])
+        self.assertEqual(len(mail), 1, "the answer goes to the address left to the chatbot")
+        self.assertIn("your parcel left today", mail.body_html)
 
     def test_without_a_script_the_notice_alone(self):
         data = self.make_jsonrpc_request(

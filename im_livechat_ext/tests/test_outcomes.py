@@ -150,6 +150,22 @@ class TestOutcomesOverHttp(HttpCase):
         self.assertEqual(error, "odoo.exceptions.AccessError")
         self.assertEqual(self._facts(session), ("no_answer", "no_answer"))
 
+    def test_a_context_key_sent_over_rpc_changes_nothing(self):
+        """The key the module sets while it creates sessions is no JSON value:
+        a member inviting a colleague with it still escalates the chat."""
+        self.livechat.user_ids = [Command.set(self.operator.ids)]
+        session = self._visitor_asks()
+        error, _result = call_as(
+            self,
+            self.operator,
+            "discuss.channel",
+            "add_members",
+            [[session.id]],
+            {"partner_ids": self.colleague.partner_id.ids, "context": {"livechat_creating_sessions": True}},
+        )
+        self.assertEqual(error, "ok")
+        self.assertEqual(self._facts(session), ("no_answer", "escalated"))
+
     def test_an_employee_chatting_as_a_visitor_is_no_second_operator(self):
         self.livechat.user_ids = [Command.set(self.operator.ids)]
         new_test_user(self.env, login="ext_f23_employee", groups="base.group_user")
