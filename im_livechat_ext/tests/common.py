@@ -31,6 +31,20 @@ def call_kw(case, model, method, args, kwargs=None):
     return "ok", answer["result"]
 
 
+def post_over_http(case, session, body):
+    """Posts in a chat through the visitor's and the operators' own route,
+    as whoever the HttpCase `case`'s browser is now."""
+    case.make_jsonrpc_request(
+        "/mail/message/post",
+        {
+            "thread_model": "discuss.channel",
+            "thread_id": session.id,
+            "post_data": {"body": body, "message_type": "comment", "subtype_xmlid": "mail.mt_comment"},
+        },
+    )
+    session.invalidate_recordset()
+
+
 def call_as(case, user, model, method, args, kwargs=None):
     """call_kw as `user` (logged in with their login as password)."""
     case.authenticate(user.login, user.login)

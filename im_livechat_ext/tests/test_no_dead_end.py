@@ -5,7 +5,7 @@ from odoo import Command, fields
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
-from .common import ongoing_chat, rpc_error
+from .common import ongoing_chat, post_over_http, rpc_error
 
 
 @tagged("post_install", "-at_install")
@@ -75,17 +75,6 @@ class TestNoDeadEndOverHttp(HttpCase):
             )
         )
 
-    def _post(self, session, body):
-        """Posts in the chat as whoever this test's browser is now."""
-        self.make_jsonrpc_request(
-            "/mail/message/post",
-            {
-                "thread_model": "discuss.channel",
-                "thread_id": session.id,
-                "post_data": {"body": body, "message_type": "comment", "subtype_xmlid": "mail.mt_comment"},
-            },
-        )
-
     def _bodies(self, session):
         history = self.make_jsonrpc_request("/discuss/channel/messages", {"channel_id": session.id})
         return " ".join(str(m.get("body")) for m in history["data"]["mail.message"])
@@ -97,7 +86,7 @@ class TestNoDeadEndOverHttp(HttpCase):
             {"anonymous_name": "Visitor", "channel_id": self.livechat.id, "chatbot_script_id": self.bot.id},
         )
         session = self.env["discuss.channel"].browse(data["discuss.channel"][0]["id"])
-        self._post(session, "Where is my parcel?")
+        post_over_http(self, session, "Where is my parcel?")
         forward = self.make_jsonrpc_request("/chatbot/step/trigger", {"channel_id": session.id})
         self.assertTrue(session.livechat_waiting_since, "the forward step put the visitor in line")
         self.assertEqual([step["operatorFound"] for step in forward["ChatbotStep"]], [True], "the script pauses")
@@ -128,7 +117,7 @@ class TestNoDeadEndOverHttp(HttpCase):
         self.assertIn("Nobody can answer this chat now", bodies)
         self.assertIn("We are all busy.", bodies)
         self.assertEqual(self._resume_notices(session), 1)
-        self._post(session, "visitor@example.com")
+        post_over_http(self, session, "visitor@example.com")
         answer = self.make_jsonrpc_request("/chatbot/step/validate_email", {"channel_id": session.id})
         self.assertTrue(answer["success"], "the offline script takes the visitor's email")
         self.make_jsonrpc_request("/chatbot/step/trigger", {"channel_id": session.id})
@@ -138,7 +127,7 @@ class TestNoDeadEndOverHttp(HttpCase):
             "/web/dataset/call_kw/discuss.channel/action_livechat_answer",
             {"model": "discuss.channel", "method": "action_livechat_answer", "args": [[session.id]], "kwargs": {}},
         )
-        self._post(session, "Sorry for the wait: your parcel left today.")
+        post_over_http(self, session, "Sorry for the wait: your parcel left today.")
         mail = self.env["mail.mail"].sudo().search([("email_to", "=", "visitor@example.com")])
         self.assertEqual(len(mail), 1, "the answer goes to the address left to the chatbot")
         self.assertIn("your parcel left today", mail.body_html)

@@ -3,7 +3,7 @@ from datetime import timedelta
 from odoo import Command, fields
 from odoo.tests import HttpCase, new_test_user, tagged
 
-from .common import call_as, ongoing_chat
+from .common import call_as, ongoing_chat, post_over_http
 
 
 @tagged("post_install", "-at_install")
@@ -32,17 +32,6 @@ class TestOutcomesOverHttp(HttpCase):
         )
         return self.env["discuss.channel"].browse(data["discuss.channel"][0]["id"])
 
-    def _post(self, session, body):
-        self.make_jsonrpc_request(
-            "/mail/message/post",
-            {
-                "thread_model": "discuss.channel",
-                "thread_id": session.id,
-                "post_data": {"body": body, "message_type": "comment", "subtype_xmlid": "mail.mt_comment"},
-            },
-        )
-        session.invalidate_recordset()
-
     def _facts(self, session):
         session.invalidate_recordset()
         return session.livechat_failure, session.livechat_outcome
@@ -51,10 +40,10 @@ class TestOutcomesOverHttp(HttpCase):
         self.livechat.user_ids = [Command.set(self.operator.ids)]
         session = self._visitor_asks()
         self.assertEqual(self._facts(session), ("no_answer", "no_answer"), "an operator joined, nobody answered")
-        self._post(session, "Hello? Anybody?")
+        post_over_http(self, session, "Hello? Anybody?")
         self.assertEqual(self._facts(session), ("no_answer", "no_answer"), "the visitor writing is no answer")
         self.authenticate("ext_f23_op", "ext_f23_op")
-        self._post(session, "Hello, how can I help?")
+        post_over_http(self, session, "Hello, how can I help?")
         self.assertEqual(self._facts(session), ("no_failure", "no_failure"))
         self.assertEqual(session.livechat_line_wait, 0, "never waited")
 
@@ -76,7 +65,7 @@ class TestOutcomesOverHttp(HttpCase):
         self.assertEqual(session.livechat_operator_id, self.colleague.partner_id)
         self.assertEqual(self._facts(session), ("no_answer", "escalated"))
         self.authenticate("ext_f23_colleague", "ext_f23_colleague")
-        self._post(session, "I know customs")
+        post_over_http(self, session, "I know customs")
         self.assertEqual(self._facts(session), ("no_failure", "escalated"))
 
     def test_line_wait_and_estimate_then_served(self):

@@ -20,6 +20,28 @@ def online_operator(env, login, name):
     return user
 
 
+def line_bot(env, title, after_forward):
+    """A bot whose one question, answered "My order", forwards to an
+    operator, then says `after_forward` (its steps for "nobody available")."""
+    bot = env["chatbot.script"].create({"title": title})
+    question = env["chatbot.script.step"].create(
+        {"chatbot_script_id": bot.id, "step_type": "question_selection", "message": "What is your question about?"}
+    )
+    answer = env["chatbot.script.answer"].create({"name": "My order", "script_step_id": question.id})
+    env["chatbot.script.step"].create(
+        [
+            {
+                "chatbot_script_id": bot.id,
+                "step_type": "forward_operator",
+                "message": "Let me find someone.",
+                "triggering_answer_ids": [Command.set(answer.ids)],
+            },
+            *({"chatbot_script_id": bot.id, **step} for step in after_forward),
+        ]
+    )
+    return bot
+
+
 @tagged("-standard", "im_livechat_ext_website", "post_install", "-at_install")
 class TestVisitorTour(HttpCase):
     """Run by ./dev.sh test in its website_livechat database."""
@@ -69,23 +91,8 @@ class TestVisitorTour(HttpCase):
         line and its script stops there; the visitor writes while waiting,
         also after reloading the page, and the bot asks nothing more."""
         operator = online_operator(self.env, "ext_tour_bot_line_op", "Bot Line Operator")
-        bot = self.env["chatbot.script"].create({"title": "Line Bot"})
-        question = self.env["chatbot.script.step"].create(
-            {"chatbot_script_id": bot.id, "step_type": "question_selection", "message": "What is your question about?"}
-        )
-        answer = self.env["chatbot.script.answer"].create({"name": "My order", "script_step_id": question.id})
-        self.env["chatbot.script.step"].create(
-            [
-                {
-                    "chatbot_script_id": bot.id,
-                    "step_type": "forward_operator",
-                    "message": "Let me find someone.",
-                    "triggering_answer_ids": [Command.set(answer.ids)],
-                },
-                # written for "nobody available": never reached by a visitor in line
-                {"chatbot_script_id": bot.id, "step_type": "question_email", "message": "Leave us your email"},
-            ]
-        )
+        # written for "nobody available": never reached by a visitor in line
+        bot = line_bot(self.env, "Line Bot", [{"step_type": "question_email", "message": "Leave us your email"}])
         livechat, _busy = full_channel_with_a_line(
             self.env,
             "Tour bot line",
@@ -186,22 +193,13 @@ class TestWaitingLineTour(WebsocketCase):
         """Nobody frees up before the maximum wait: the visitor is told, and
         the bot that put them in line goes on: it takes their email."""
         operator = online_operator(self.env, "ext_tour_missed_op", "Missed Operator")
-        bot = self.env["chatbot.script"].create({"title": "Missed Bot"})
-        question = self.env["chatbot.script.step"].create(
-            {"chatbot_script_id": bot.id, "step_type": "question_selection", "message": "What is your question about?"}
-        )
-        answer = self.env["chatbot.script.answer"].create({"name": "My order", "script_step_id": question.id})
-        self.env["chatbot.script.step"].create(
+        bot = line_bot(
+            self.env,
+            "Missed Bot",
             [
-                {
-                    "chatbot_script_id": bot.id,
-                    "step_type": "forward_operator",
-                    "message": "Let me find someone.",
-                    "triggering_answer_ids": [Command.set(answer.ids)],
-                },
-                {"chatbot_script_id": bot.id, "step_type": "question_email", "message": "Leave us your email"},
-                {"chatbot_script_id": bot.id, "step_type": "text", "message": "Thanks! We will write to you."},
-            ]
+                {"step_type": "question_email", "message": "Leave us your email"},
+                {"step_type": "text", "message": "Thanks! We will write to you."},
+            ],
         )
         livechat, _busy = full_channel_with_a_line(
             self.env,
