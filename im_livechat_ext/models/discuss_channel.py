@@ -15,23 +15,9 @@ FORMER_ONGOING_CHATS_INDEXES = (
 )
 # the waiting line sets these itself (as superuser), nobody else
 WAITING_LINE_FIELDS = {"livechat_waiting_since", "livechat_waiting_message_id", "livechat_waiting_address"}
-# the routing records these itself (as superuser), nobody else
-# what the routing records of a session's course (SPEC F23)
-OUTCOME_FIELDS = {
-    "livechat_failure",
-    "livechat_is_escalated",
-    "livechat_outcome",
-    "livechat_line_wait",
-    "livechat_line_estimate",
-    "livechat_missed",
-    "livechat_reply_email",
-}
-ROUTING_FACT_FIELDS = {
-    "livechat_skipped_operator_ids",
-    "livechat_transferred",
-    "livechat_operator_left",
-    *OUTCOME_FIELDS,
-}
+# the routing records these itself (as superuser), nobody else (and how a
+# chat went: discuss_channel_outcome.py)
+ROUTING_FACT_FIELDS = {"livechat_skipped_operator_ids", "livechat_transferred", "livechat_operator_left"}
 # in the context while live chat sessions are created with their first members;
 # its value is an object no request can carry (a client's context is JSON)
 CREATING_SESSIONS = "livechat_creating_sessions"

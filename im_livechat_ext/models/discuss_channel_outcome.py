@@ -1,8 +1,18 @@
-from odoo import SUPERUSER_ID, api, fields, models
+from odoo import SUPERUSER_ID, _, api, fields, models
 from odoo.tools import SQL
 
 from .discuss_channel import CREATING, CREATING_SESSIONS
 
+# what the routing records of a session's course (SPEC F23): nobody else writes them
+OUTCOME_FIELDS = {
+    "livechat_failure",
+    "livechat_is_escalated",
+    "livechat_outcome",
+    "livechat_line_wait",
+    "livechat_line_estimate",
+    "livechat_missed",
+    "livechat_reply_email",
+}
 # Odoo 19's names and meanings (SPEC F23)
 FAILURES = [("no_answer", "Never Answered"), ("no_agent", "No one Available"), ("no_failure", "Success")]
 
@@ -64,6 +74,16 @@ class DiscussChannel(models.Model):
         groups="base.group_user",
         help="The wait the visitor was shown on entering the line; 0: none.",
     )
+
+    def _livechat_guarded_fields(self):
+        guarded = super()._livechat_guarded_fields()
+        if not self.env.su:
+            why = _("Only the routing itself records how a chat went (who was skipped, transferred, answered).")
+            guarded.update(dict.fromkeys(OUTCOME_FIELDS, why))
+        return guarded
+
+    def _livechat_routing_only_fields(self):
+        return super()._livechat_routing_only_fields() | OUTCOME_FIELDS
 
     @api.depends("livechat_failure", "livechat_is_escalated")
     def _compute_livechat_outcome(self):

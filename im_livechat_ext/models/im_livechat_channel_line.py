@@ -5,7 +5,7 @@ from psycopg2.extensions import TransactionRollbackError
 from odoo import SUPERUSER_ID, _, api, fields, models
 from odoo.http import request
 
-from ..tools import waiting_line
+from ..tools import visitor_address, waiting_line
 from . import im_livechat_operator_status as operator_claim
 from .im_livechat_channel_routing import RoutingDecision
 
@@ -89,7 +89,7 @@ class ImLivechatChannel(models.Model):
         if not user and request and not self.env.user._is_public():
             user = self.env.user
         return {
-            "address": waiting_line.address_digest(secret, address),
+            "address": visitor_address.address_digest(secret, address),
             "guest_id": self.env["mail.guest"]._get_guest_from_context().id,
             "partner_id": user.partner_id.id if user and user.id != SUPERUSER_ID else False,
         }

@@ -7,7 +7,7 @@ from odoo.tools import mute_logger
 
 from odoo.addons.bus.tests.common import WebsocketCase
 
-from ..tools import waiting_line
+from ..tools import visitor_address, waiting_line
 from .common import call_as, ongoing_chat, visitor_session
 
 
@@ -489,7 +489,7 @@ class TestLineSeesEmbeddedVisitors(WebsocketCase):
 
 class TestAddressDigest(BaseCase):
     def test_an_ipv6_subscriber_counts_once(self):
-        digest = partial(waiting_line.address_digest, "secret")
+        digest = partial(visitor_address.address_digest, "secret")
         self.assertEqual(digest("2001:db8:1:2::1"), digest("2001:db8:1:2:ffff::9"), "one /64, one address")
         self.assertNotEqual(digest("2001:db8:1:2::1"), digest("2001:db8:1:3::1"))
         self.assertEqual(digest("::ffff:192.0.2.7"), digest("192.0.2.7"))

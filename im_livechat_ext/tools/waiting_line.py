@@ -6,19 +6,10 @@ the im_livechat.waiting.line model runs. Nothing here touches a cursor.
   take a chat; the line is served oldest first (waiting since, then session
   id), each visitor by the routing rules with their own language and
   expertises.
-- Expected wait of the visitor at `place`: a slot frees up every
-  `median handling time / (operators present x chats each can hold)`, so
-  `place` slots take `place` times that. The handling time is the median,
-  over the channel's latest RECENT_SESSIONS sessions finished in the last
-  HISTORY, of the time from start to last message; with fewer than
-  MIN_HISTORY_SESSIONS of them, the channel's typical chat length (a
-  setting) weighs for the missing ones, so that a young channel's first
-  visitors get an estimate too.
+- Expected wait of the visitor at `place`: `place` times the time a slot
+  takes to free up (expected_wait_seconds, blended_handling_seconds).
 """
 
-import hashlib
-import hmac
-import ipaddress
 import math
 from datetime import timedelta
 
@@ -30,9 +21,8 @@ HISTORY = timedelta(days=14)
 MIN_HISTORY_SESSIONS = 3
 # at most this many of the latest finished sessions make the median
 RECENT_SESSIONS = 200
-# the first this many of a line see their exact place, live; those behind
-# them read a text that does not change as the line moves, so that a move
-# rewrites (and sends over the bus) at most this many line messages
+# the first this many of a line see their exact place, live; those behind read
+# a text that does not move: a move rewrites at most this many line messages
 LIVE_PLACES = 20
 # a waiting visitor whose browser has not been seen for this long (no open
 # bus connection, no message) leaves the line
@@ -40,7 +30,11 @@ GONE_AFTER = timedelta(minutes=5)
 
 
 def expected_wait_seconds(place, median_handling_seconds, operators_present, chats_per_operator):
-    """Seconds the visitor at `place` (1 = next) should wait; 0 = unknown."""
+    """Seconds the visitor at `place` (1 = next) should wait; 0 = unknown. A
+    slot frees up every handling time / (operators present x chats each);
+    the handling time: the median, over the channel's latest RECENT_SESSIONS
+    sessions finished in the last HISTORY, of the time from start to last
+    message (blended_handling_seconds)."""
     if place <= 0 or not median_handling_seconds or operators_present <= 0:
         return 0
     slots = operators_present * max(chats_per_operator, 1)
@@ -53,10 +47,10 @@ def wait_minutes(wait_seconds):
 
 
 def blended_handling_seconds(median, sessions, prior):
-    """How long a chat of the channel lasts, for the line's estimate: the
-    channel's `prior` while it has no finished chat, its own median once it
-    has MIN_HISTORY_SESSIONS of them, and a weighted mix in between (so
-    that the first visitors of a young channel get an estimate too)."""
+    """The handling time: the channel's `prior` (typical chat length) while
+    it has no finished chat, its own median from MIN_HISTORY_SESSIONS on,
+    a weighted mix in between (a young channel's first visitors get an
+    estimate too)."""
     if sessions >= MIN_HISTORY_SESSIONS:
         return median
     if not prior:
@@ -177,24 +171,6 @@ def lock_waiting_sql(session_id):
 def lock_message_sql(message_id):
     """Lock a line message, unless another transaction is rewriting it."""
     return SQL("SELECT id FROM mail_message WHERE id = %s FOR NO KEY UPDATE SKIP LOCKED", message_id)
-
-
-def address_digest(secret, address):
-    """What the line keeps of a visitor's network address: a keyed digest,
-    enough to count visitors from one address, not to read it back. An
-    IPv6 address counts as its /64 network (one subscriber's share), an
-    IPv4-mapped one as its IPv4 address."""
-    if not address:
-        return False
-    try:
-        parsed = ipaddress.ip_address(address)
-    except ValueError:
-        key = address
-    else:
-        if parsed.version == 6 and parsed.ipv4_mapped:
-            parsed = parsed.ipv4_mapped
-        key = str(ipaddress.ip_network(f"{parsed}/64", strict=False)) if parsed.version == 6 else str(parsed)
-    return hmac.new(secret.encode(), key.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def line_counts_sql(channel_id, address=None, guest_id=None, partner_id=None):
