@@ -5,6 +5,7 @@ from odoo import Command, fields
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
+from ..models.discuss_channel_missed import MISSED_BATCH
 from .common import ongoing_chat, post_over_http, rpc_error
 
 
@@ -272,3 +273,22 @@ class TestNoDeadEndOverHttp(HttpCase):
         self.env.invalidate_all()
         self.assertFalse(session.livechat_waiting_since)
         self.assertTrue(session.livechat_missed)
+
+    def test_a_long_line_is_told_a_batch_at_a_time(self):
+        """Closing time with many in line: a request that frees a slot tells
+        MISSED_BATCH of them, the scheduled action (triggered at once) the
+        rest; the cost of one dispatch does not grow with the line."""
+        for index in range(25):
+            self.env["discuss.channel"].create(self.livechat._get_livechat_discuss_channel_vals(f"Visitor {index}"))
+        waiting = self.env["discuss.channel"].search(
+            [("livechat_channel_id", "=", self.livechat.id), ("livechat_waiting_since", "!=", False)]
+        )
+        self.assertEqual(len(waiting), 25)
+        waiting.sudo().livechat_waiting_since = fields.Datetime.now() - timedelta(seconds=121)
+        self.livechat._dispatch_waiting_visitors()
+        self.env.invalidate_all()
+        self.assertEqual(len(waiting.filtered("livechat_missed")), MISSED_BATCH)
+        self.livechat._dispatch_waiting_visitors()  # the scheduled action, triggered
+        self.env.invalidate_all()
+        self.assertEqual(len(waiting.filtered("livechat_missed")), 25)
+        self.assertFalse(waiting.filtered("livechat_waiting_since"))
