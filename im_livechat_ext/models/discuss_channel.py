@@ -102,7 +102,6 @@ class DiscussChannel(models.Model):
         if waiting:
             # the others' places do not change: only the newcomers are told theirs
             self.sudo()._notify_waiting_line(waiting.livechat_channel_id, only=waiting)
-            waiting._livechat_note_line_estimate()
             if waiting.livechat_channel_id.sudo().available_operator_ids:
                 # someone can take a chat (e.g. those ahead wait for an expert): serve soon
                 self.env["im_livechat.channel"]._trigger_waiting_line_dispatch()

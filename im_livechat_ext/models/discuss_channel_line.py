@@ -105,7 +105,11 @@ class DiscussChannel(models.Model):
             if message_id:
                 bodies[message_id] = (session, body)
             else:
-                session.livechat_waiting_message_id = session._post_line_notice(body)
+                # entering the line: the estimate shown now is kept (F23)
+                values = {"livechat_waiting_message_id": session._post_line_notice(body).id}
+                if not session.livechat_line_estimate:
+                    values["livechat_line_estimate"] = wait
+                session.write(values)
         if not bodies:
             return
         # one UPDATE for the whole line, of the texts that changed only

@@ -108,11 +108,6 @@ class DiscussChannel(models.Model):
         for vals in livechat_vals:
             vals["livechat_failure"] = "no_answer" if vals.get("livechat_operator_id") in humans else "no_agent"
 
-    def _livechat_note_line_estimate(self):
-        """The wait these visitors are shown as they enter the line."""
-        for session in self.sudo().filtered(lambda s: s.livechat_waiting_since and not s.livechat_line_estimate):
-            session.livechat_line_estimate = session.livechat_expected_wait
-
     @api.model
     def _livechat_humans_among(self, partner_ids):
         """Those of `partner_ids` who are operators of flesh (one query)."""
@@ -193,11 +188,6 @@ class DiscussChannel(models.Model):
             )
         )
         waiting.invalidate_recordset(["livechat_line_wait"])
-
-    def _livechat_enter_waiting_line(self, expertises, visitor=None):
-        result = super()._livechat_enter_waiting_line(expertises, visitor=visitor)
-        self._livechat_note_line_estimate()
-        return result
 
     def _livechat_hand_over(self, operator, reason, leaving=None):
         self._livechat_record_line_wait()
