@@ -4,9 +4,10 @@ Builds two databases from the same seeded generator (stock ``im_livechat``
 only, and ``im_livechat_ext``), times one operator selection in-process on
 both, counts its SQL queries, and replays a day of arrivals through the
 module, its tiers checked with the rules' own predicates over facts read
-on their own. Two workloads: ``profiles`` (the default) and ``spread``.
+on their own. Three workloads: ``profiles`` (the default), ``spread`` and
+``skewed`` (WORKLOADS).
 
-Run it through ``./dev.sh bench [--workload spread] [--scale 1] [--visitors 1000] [--arrivals 2000]``.
+Run it through ``./dev.sh bench [--workload spread|skewed] [--scale 1] [--visitors 1000] [--arrivals 2000]``.
 """
 
 import argparse
@@ -38,11 +39,13 @@ def parse_args():
     parser.add_argument("--seed", type=int, default=18)
     parser.add_argument(
         "--workload",
-        choices=["profiles", "spread"],
+        choices=["profiles", "spread", "skewed"],
         default="profiles",
         help="profiles: 40 operator profiles shared, 1 ongoing chat per operator on average, visitors asking "
         "0-2 expertises; spread: each operator drawn on their own (6 languages, 0-2 chat languages, 0-3 of 40 "
-        "expertises), 80 %% online and the rest away, 4 ongoing chats per operator, visitors asking 1-2",
+        "expertises), 80 %% online and the rest away, 4 ongoing chats per operator, visitors asking 1-2; "
+        "skewed: as spread, but few operators know the expertises visitors ask most, a third of the visitors "
+        "speak a language nobody speaks, and a few operators hold most ongoing chats (many at their limit)",
     )
     parser.add_argument("--output", default="bench-results.json")
     parser.add_argument("--keep", action="store_true", help="reuse existing benchmark databases")
@@ -64,14 +67,26 @@ def odoo_bin(args, db, *extra):
 # ----------------------------------------------------------------------
 # Data
 # ----------------------------------------------------------------------
-def draw_profiles(rng, count, langs, expertise_count):
+def draw_expertises(rng, how_many, expertise_count, skew):
+    """`how_many` distinct expertise indexes; with `skew` > 0, expertise i is
+    drawn with a weight of 1 / (i + 1) ** skew (< 0: the last ones first)."""
+    if not skew:
+        return sorted(rng.sample(range(expertise_count), how_many))
+    weights = [1 / (i + 1) ** skew for i in range(expertise_count)]
+    drawn = set()
+    while len(drawn) < how_many:
+        drawn.add(rng.choices(range(expertise_count), weights=weights)[0])
+    return sorted(drawn)
+
+
+def draw_profiles(rng, count, langs, expertise_count, skew=0):
     """`count` operator profiles: a main language and 0 to 2 chat languages
-    of `langs`, a country, 0 to 3 of the expertises."""
+    of `langs`, a country, 0 to 3 of the expertises (`skew`: draw_expertises)."""
     result = []
     for _i in range(count):
         main = rng.choice(langs)
         chat = sorted(set(rng.sample(langs, rng.randint(0, 2))) - {main})
-        expertises = sorted(rng.sample(range(expertise_count), rng.randint(0, 3)))
+        expertises = draw_expertises(rng, rng.randint(0, 3), expertise_count, skew)
         result.append(
             {"lang": main, "chat_langs": chat, "country": rng.choice(COUNTRIES[:8]), "expertises": expertises}
         )
@@ -81,14 +96,53 @@ def draw_profiles(rng, count, langs, expertise_count):
 # the spread workload's languages
 SPREAD_LANGS = LANGS[:6]
 
+# what each workload draws: operators' languages, visitors' languages, shared
+# profiles (None: one per operator), ongoing chats, presence weights (online,
+# away, offline), how many expertises a visitor asks, the skew of the
+# expertises operators know (visitors ask with the opposite skew), and the
+# skew of the ongoing chats over operators (0: even)
+WORKLOADS = {
+    "profiles": {
+        "langs": LANGS,
+        "visitor_langs": VISITOR_LANGS,
+        "profiles": 40,
+        "ongoing": 2000,
+        "presence": [80, 10, 10],
+        "asks": [0, 1, 1, 2],
+        "expertise_skew": 0,
+        "load_skew": 0,
+    },
+    "spread": {
+        "langs": SPREAD_LANGS,
+        "visitor_langs": SPREAD_LANGS,
+        "profiles": None,
+        "ongoing": 8000,
+        "presence": [80, 20, 0],
+        "asks": [1, 2],
+        "expertise_skew": 0,
+        "load_skew": 0,
+    },
+    "skewed": {
+        "langs": SPREAD_LANGS,
+        # nobody speaks Japanese, Dutch or Portuguese: their tiers end up empty
+        "visitor_langs": SPREAD_LANGS + ["fr_CA", "ja_JP", "nl_NL", "pt_PT", None],
+        "profiles": None,
+        "ongoing": 8000,
+        "presence": [70, 20, 10],
+        "asks": [0, 1, 2, 2],
+        "expertise_skew": 1.2,
+        "load_skew": 1.0,
+    },
+}
+
 
 def generate(env, args, with_expertise):
     """Same operators, presence, channels and sessions for both databases."""
     rng = random.Random(args.seed)
-    spread = args.workload == "spread"
+    workload = WORKLOADS[args.workload]
     operators_count = int(2000 * args.scale)
     sessions_count = int(20000 * args.scale)
-    ongoing_count = int((8000 if spread else 2000) * args.scale)
+    ongoing_count = int(workload["ongoing"] * args.scale)
     expertise_count = 40
     cr = env.cr
     for code in LANGS:
@@ -101,11 +155,10 @@ def generate(env, args, with_expertise):
             env["im_livechat.expertise"].create([{"name": f"Expertise {i:02d}"} for i in range(expertise_count)]).ids
         )
     group_ids = [env.ref("base.group_user").id, env.ref("im_livechat.im_livechat_group_user").id]
-    # profiles: 40 shared by equivalent operators; spread: one per operator
-    if spread:
-        plan = draw_profiles(rng, operators_count, SPREAD_LANGS, expertise_count)
-    else:
-        plan = draw_profiles(rng, 40, LANGS, expertise_count)
+    # profiles: 40 shared by equivalent operators; else one per operator
+    plan = draw_profiles(
+        rng, workload["profiles"] or operators_count, workload["langs"], expertise_count, workload["expertise_skew"]
+    )
     users = env["res.users"].with_context(no_reset_password=True, tracking_disable=True, mail_create_nolog=True)
     operator_profiles = [plan[i % len(plan)] for i in range(operators_count)]
     created = users.create(
@@ -138,8 +191,7 @@ def generate(env, args, with_expertise):
                 for e in profile["expertises"]
             ],
         )
-    weights = [80, 20, 0] if spread else [80, 10, 10]
-    statuses = rng.choices(["online", "away", "offline"], weights=weights, k=operators_count)
+    statuses = rng.choices(["online", "away", "offline"], weights=workload["presence"], k=operators_count)
     now = datetime.utcnow()
     cr.executemany(
         "INSERT INTO bus_presence (user_id, status, last_poll, last_presence) VALUES (%s, %s, %s, %s)",
@@ -158,10 +210,15 @@ def generate(env, args, with_expertise):
         channels.write({"max_sessions_mode": "limited", "max_sessions": 10})
     # sessions: `ongoing_count` open with recent activity, the rest old or closed
     partner_of = {user.id: user.partner_id.id for user in created}
+    # who holds the ongoing chats: evenly, or a few operators (drawn at random) most of them
+    holders = rng.sample(created.ids, len(created)) if workload["load_skew"] else None
+    load_weights = holders and [1 / (rank + 1) ** workload["load_skew"] for rank in range(len(holders))]
     rows = []
     for i in range(sessions_count):
-        user_id = created[rng.randrange(len(created))].id
         ongoing = i < ongoing_count
+        user_id = created[rng.randrange(len(created))].id
+        if ongoing and holders:
+            user_id = rng.choices(holders, weights=load_weights)[0]
         created_at = now - (
             timedelta(minutes=rng.randint(1, 25)) if ongoing else timedelta(hours=rng.randint(1, 24 * 60))
         )
@@ -224,13 +281,20 @@ def refresh_clock(env):
 
 def visitors(args, expertise_ids, countries):
     rng = random.Random(args.seed + 1)
-    spread = args.workload == "spread"
+    workload = WORKLOADS[args.workload]
     result = []
     for _i in range(args.visitors):
-        how_many = rng.choice([1, 2]) if spread else rng.choice([0, 1, 1, 2])
-        wanted = rng.sample(expertise_ids, how_many) if expertise_ids else []
-        langs = SPREAD_LANGS if spread else VISITOR_LANGS
-        result.append({"lang": rng.choice(langs), "country_id": countries[rng.choice(COUNTRIES)], "expertises": wanted})
+        how_many = rng.choice(workload["asks"])
+        # visitors ask most what operators know least
+        drawn = draw_expertises(rng, how_many, len(expertise_ids), -workload["expertise_skew"])
+        wanted = [expertise_ids[i] for i in drawn] if expertise_ids else []
+        result.append(
+            {
+                "lang": rng.choice(workload["visitor_langs"]),
+                "country_id": countries[rng.choice(COUNTRIES)],
+                "expertises": wanted,
+            }
+        )
     return result
 
 
