@@ -226,3 +226,27 @@ class TestOutcomeReportAndBoard(HttpCase):
             [("livechat_channel_id", "=", livechat.id)], ["livechat_expertise_ids", "livechat_outcome"], ["__count"]
         )
         self.assertIn((expertise, "no_failure", 1), by_expertise)
+
+    def test_the_wait_pivot_gives_medians(self):
+        """The pivot of waits by hour of day: the median wait, estimate and
+        error of the visitors who waited (one long wait does not make the
+        hour look slow), beside the share of underestimates."""
+        livechat = self.env["im_livechat.channel"].create({"name": "Medians"})
+        operator = new_test_user(self.env, login="ext_median_op", groups="base.group_user")
+        sessions = self.env["discuss.channel"]
+        for wait in (60, 120, 600, 0):
+            session = ongoing_chat(self.env, livechat, operator)
+            session.with_user(operator).message_post(body="Hello", message_type="comment")  # the report's sessions
+            session.sudo().write({"livechat_line_wait": wait, "livechat_line_estimate": 60 if wait else 0})
+            sessions |= session
+        self.env.flush_all()
+        Report = self.env["im_livechat.report.channel"]
+        [row] = Report.read_group(
+            [("channel_id", "in", sessions.ids)],
+            ["livechat_line_wait", "livechat_line_estimate", "livechat_estimate_error", "livechat_underestimated"],
+            [],
+        )
+        self.assertEqual(row["livechat_line_wait"], 120, "the median of 60, 120 and 600 s; who never waited aside")
+        self.assertEqual(row["livechat_line_estimate"], 60)
+        self.assertAlmostEqual(row["livechat_estimate_error"], 0.5, msg="errors 0, 0.5 and 0.9")
+        self.assertAlmostEqual(row["livechat_underestimated"], 2 / 3, msg="two of three waited longer than shown")
