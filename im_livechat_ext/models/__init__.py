@@ -11,6 +11,7 @@ from . import im_livechat_channel_inactivity
 from . import im_livechat_channel_hours
 from . import im_livechat_channel_board
 from . import discuss_channel
+from . import discuss_channel_conversation
 from . import discuss_channel_line
 from . import discuss_channel_missed
 from . import discuss_channel_unanswered

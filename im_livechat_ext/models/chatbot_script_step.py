@@ -92,4 +92,6 @@ class ChatbotScriptStep(models.Model):
                 lambda member: member.partner_id == routing.operator.partner_id
             ).livechat_assigned = True
             operator_claim.mark_assigned(self.env.cr, routing.operator.ids)
+            # the visitor's window names who joined, no longer the bot
+            session_sudo._livechat_send_shown_operator()
         return result

@@ -1,5 +1,3 @@
-from markupsafe import Markup
-
 from odoo import SUPERUSER_ID, _, api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
@@ -222,10 +220,11 @@ class DiscussChannel(models.Model):
                 current_step["operatorFound"] = True
         return result
 
-    def _livechat_hand_over(self, operator, reason, leaving=None):
-        """`operator` takes this chat over, as in chatbot forwarding: "X has
-        joined", the session's operator and routing reason; then the
-        `leaving` partners leave it. The waiting line, reassignment (F18) and
+    def _livechat_hand_over(self, operator, reason, leaving=None, announce=None):
+        """`operator` takes this chat over, as in chatbot forwarding: a new
+        message says so (`announce`, else "X has joined"), the session's
+        operator and routing reason change; then the `leaving` partners
+        leave it, quietly. The waiting line, reassignment (F18) and
         /transfer (F20) all hand a chat over here."""
         self.ensure_one()
         session = self.sudo()
@@ -244,19 +243,9 @@ class DiscussChannel(models.Model):
                 "livechat_routing_reason": reason,
             }
         )
-        env = self.with_context(lang=session.livechat_lang_id.code or "en_US").env
-        joined = Markup('<div class="o_mail_notification">%s</div>') % env._("%s has joined", chat_name)
-        message = session.livechat_waiting_message_id
-        if message and message.model == "discuss.channel" and message.res_id == self.id:
-            # the line message becomes the notice: the visitor sees it change live
-            message.body = joined
-            session._send_new_body(message.id, joined)
-            session.livechat_waiting_message_id = False
-        else:
-            session._post_line_notice(joined)
+        session._livechat_announce_join(operator, announce)
         session._broadcast(operator.partner_id.ids)
-        for partner in leaving & session.channel_member_ids.partner_id:
-            session._action_unfollow(partner)
+        session._livechat_leave_quietly(leaving)
         operator_claim.mark_assigned(self.env.cr, operator.ids)
         if session.livechat_channel_id.unanswered_timeout:
             # the new operator's own time to answer starts now

@@ -99,9 +99,7 @@ class DiscussChannel(models.Model):
             wait = waiting_line.expected_wait_seconds(place, *estimates[channel_id])
             lang_code = lang_code or "en_US"
             env = envs.setdefault(lang_code, self.with_context(lang=lang_code).env)
-            body = Markup('<div class="o_mail_notification o_livechat_waiting_line">%s</div>') % (
-                waiting_line.line_message(env, place, wait)
-            )
+            body = Markup('<p class="o_livechat_waiting_line">%s</p>') % (waiting_line.line_message(env, place, wait))
             if message_id:
                 bodies[message_id] = (session, body)
             else:
@@ -202,13 +200,8 @@ class DiscussChannel(models.Model):
         self._notify_waiting_line(self.livechat_channel_id, only=self)
 
     def _post_line_notice(self, body):
-        """A notice of the waiting line in the chat, from OdooBot."""
-        return self.message_post(
-            author_id=self.env.ref("base.partner_root").id,
-            body=body,
-            message_type="notification",
-            subtype_xmlid="mail.mt_comment",
-        )
+        """A notice of the waiting line in the chat, in the channel's voice."""
+        return self._livechat_post_in_voice(body)
 
     def _send_new_body(self, message_id, body):
         """The members' windows show a message's new text, live."""

@@ -54,39 +54,6 @@ class DiscussChannel(models.Model):
             session._livechat_go_on_without_operator()
         return waiting
 
-    def _livechat_voice(self):
-        """Who speaks for the channel in this chat: its chatbot when it has
-        one, else OdooBot."""
-        self.ensure_one()
-        script = self.sudo().chatbot_current_step_id.chatbot_script_id
-        return script.operator_partner_id or self.env.ref("base.partner_root")
-
-    def _livechat_post_in_voice(self, body):
-        """A message to the visitor, in the channel's voice, as the chat's
-        other messages (not fine print)."""
-        self.ensure_one()
-        return (
-            self.sudo()
-            .with_context(mail_create_nosubscribe=True)
-            .message_post(
-                author_id=self._livechat_voice().id,
-                body=body,
-                message_type="comment",
-                subtype_xmlid="mail.mt_comment",
-            )
-        )
-
-    def _livechat_drop_line_message(self):
-        """The visitor's place message goes, in their window too."""
-        self.ensure_one()
-        session = self.sudo()
-        message = session.livechat_waiting_message_id
-        if message and message.model == "discuss.channel" and message.res_id == self.id:
-            session.livechat_waiting_message_id = False
-            message_id = message.id
-            message.unlink()
-            session._bus_send("mail.message/delete", {"message_ids": [message_id]})
-
     def _livechat_go_on_without_operator(self):
         """After the notice, what a visitor with nobody to answer meets (F22):
         the chatbot that put them in line goes on after its forward step

@@ -189,10 +189,10 @@ class DiscussChannel(models.Model):
         )
         waiting.invalidate_recordset(["livechat_line_wait"])
 
-    def _livechat_hand_over(self, operator, reason, leaving=None):
+    def _livechat_hand_over(self, operator, reason, **kwargs):
         self._livechat_record_line_wait()
         self.sudo().filtered("livechat_missed").livechat_missed = False  # taken: no longer missed
-        return super()._livechat_hand_over(operator, reason, leaving=leaving)
+        return super()._livechat_hand_over(operator, reason, **kwargs)
 
     def _livechat_leave_line(self):
         self._livechat_record_line_wait()

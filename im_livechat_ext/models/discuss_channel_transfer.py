@@ -81,8 +81,12 @@ class DiscussChannel(models.Model):
             )
         )
         session.write({"livechat_expertise_ids": [Command.set(expertise.ids)], "livechat_transferred": True})
+        last_words = session._livechat_visitor_last_words()
         # the chat's operators leave, the one who typed it too: one operator stays
-        session._livechat_hand_over(routing.operator, reason, leaving=humans)
+        session._livechat_hand_over(
+            routing.operator, reason, leaving=humans, announce=session._livechat_transfer_notice(routing.operator)
+        )
+        session._livechat_tell_transfer(me, routing.operator, expertise, last_words)
         return True
 
     def _livechat_transfer_candidates(self, expertise):
@@ -125,8 +129,22 @@ class DiscussChannel(models.Model):
             - self.sudo().livechat_operator_id
         )
 
-    def _transfer_help(self, excluded):
-        """Each expertise with how many of its operators can take a chat now."""
+    def livechat_transfer_options(self):
+        """The expertises /transfer can hand this chat to, as the composer
+        suggests them: [{name, available}] (the operators of each who can
+        take a chat now, the chat's own people aside)."""
+        self.ensure_one()
+        self._check_transfer_access()
+        session = self.sudo()
+        excluded = self.env.user | (session._livechat_human_members() | session.livechat_skipped_operator_ids).user_ids
+        return [
+            {"name": expertise.name, "available": available}
+            for expertise, available in self._livechat_transfer_counts(excluded)
+        ]
+
+    def _livechat_transfer_counts(self, excluded):
+        """Each active expertise with how many of its operators (of some
+        channel, `excluded` aside) can take a chat now."""
         Expertise = self.env["im_livechat.expertise"].sudo()
         # every active expertise is listed to the operator: tens of them, not thousands
         expertises = Expertise.search([], limit=EXPERTISES_LISTED)
@@ -134,14 +152,14 @@ class DiscussChannel(models.Model):
         # only operators (of some channel) are handed a chat: only they count
         operators = self.env["im_livechat.channel"].sudo().search([("user_ids", "in", experts.ids)]).user_ids
         available = self.sudo().livechat_channel_id._get_available_operators(experts & operators)
+        return [(expertise, len(expertise.user_ids & available)) for expertise in expertises]
+
+    def _transfer_help(self, excluded):
+        """Each expertise with how many of its operators can take a chat now."""
         lines = Markup("").join(
             Markup("<li>%s</li>")
-            % self.env._(
-                "%(expertise)s: %(count)s can take a chat now",
-                expertise=expertise.name,
-                count=len(expertise.user_ids & available),
-            )
-            for expertise in expertises
+            % self.env._("%(expertise)s: %(count)s can take a chat now", expertise=expertise.name, count=count)
+            for expertise, count in self._livechat_transfer_counts(excluded)
         )
         return Markup("%s<ul>%s</ul>") % (
             _("Transfer this chat to an expert: %(command)s expertise", command=TRANSFER_COMMAND),

@@ -22,3 +22,4 @@ from . import test_opening_hours
 from . import test_outcomes
 from . import test_no_dead_end
 from . import test_waiting_line_operators
+from . import test_conversation

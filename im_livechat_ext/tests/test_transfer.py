@@ -3,7 +3,7 @@ import json
 from odoo import Command
 from odoo.tests import HttpCase, new_test_user, tagged
 
-from .common import LivechatRoutingCase, chatbot_session, rpc_error, visitor_session
+from .common import LivechatRoutingCase, call_kw, chatbot_session, rpc_error, visitor_session
 
 
 def transient_messages(env, partner):
@@ -197,3 +197,18 @@ class TestTransferOverHttp(HttpCase):
         self.assertIsNone(self._call_transfer(session, "ext_f20_op"), "the chat's operator can")
         self.env.invalidate_all()
         self.assertEqual(session.livechat_operator_id, self.expert.partner_id)
+
+    def test_the_expertises_suggested_to_the_chats_operators_only(self):
+        """The composer suggests /transfer's expertises (with who can take
+        the chat now) to the chat's operators; never to an outsider or a
+        portal user over RPC."""
+        session, _guest = visitor_session(self.env, self.livechat, self.operator)
+        self.authenticate("ext_f20_op", "ext-f20-op")
+        status, options = call_kw(self, "discuss.channel", "livechat_transfer_options", [[session.id]])
+        self.assertEqual(status, "ok")
+        self.assertIn({"name": "Customs", "available": 1}, options)
+        for login in ("ext_f20_outsider", "ext_f20_portal"):
+            with self.subTest(login=login):
+                self.authenticate(login, login.replace("_", "-"))
+                error = rpc_error(self, "discuss.channel", "livechat_transfer_options", [[session.id]])
+                self.assertEqual(error, "odoo.exceptions.AccessError")

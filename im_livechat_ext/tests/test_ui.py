@@ -1,5 +1,10 @@
-from odoo import Command
+import threading
+import time
+
+from odoo import SUPERUSER_ID, Command, api
 from odoo.tests import HttpCase, new_test_user, tagged
+
+from odoo.addons.bus.tests.common import WebsocketCase
 
 from .common import full_channel_with_a_line
 
@@ -39,6 +44,24 @@ class TestUi(HttpCase):
         self.assertNotIn(operator, channel.user_ids)
         self.assertEqual(channel.user_ids, other)
 
+    def test_spanish_operator_tour(self):
+        """#30: the demo's Spanish operator reads stock's words in Spanish too
+        once the language's translations are loaded (as ./dev.sh run does)."""
+        self.env["res.lang"]._activate_lang("es_ES")
+        self.env["ir.module.module"].search(
+            [("name", "in", ["base", "web", "mail", "im_livechat", "im_livechat_ext"])]
+        )._update_translations(filter_lang=["es_ES"])
+        operator = new_test_user(
+            self.env,
+            login="ext_tour_spanish",
+            groups="base.group_user,im_livechat.im_livechat_group_user",
+            lang="es_ES",
+            tz="Europe/Madrid",
+        )
+        self.env["bus.presence"].create({"user_id": operator.id, "status": "online"})
+        self.env["im_livechat.channel"].create({"name": "Canal Tour"})
+        self.start_tour("/odoo/livechat", "im_livechat_ext_spanish_operator", login="ext_tour_spanish")
+
     def test_outcome_report_tour(self):
         new_test_user(
             self.env, login="ext_tour_report_manager", groups="base.group_user,im_livechat.im_livechat_group_manager"
@@ -61,6 +84,12 @@ class TestUi(HttpCase):
         waiting = self.env["discuss.channel"].create(livechat._get_livechat_discuss_channel_vals("Waiting Wanda"))
         self.assertTrue(waiting.livechat_waiting_since)
         self.start_tour("/odoo/livechat", "im_livechat_ext_waiting_line_menu", login="ext_tour_line_reader")
+
+
+@tagged("post_install", "-at_install")
+class TestTransferTour(WebsocketCase):
+    """/transfer as operators live it, over the real websocket (stock Odoo
+    disables it in tests unless asked)."""
 
     def test_transfer_tour(self):
         operator = new_test_user(
@@ -93,9 +122,30 @@ class TestUi(HttpCase):
                 "post_data": {"body": "Can someone help with my invoice?", "message_type": "comment"},
             },
         )
-        self.start_tour(
-            f"/odoo/discuss?active_id=discuss.channel_{session.id}", "im_livechat_ext_transfer", login=operator.login
-        )
+
+        def wake_the_operator_once_transferred():
+            # the bus wakes websockets after commit, which test cursors skip
+            deadline = time.time() + 30
+            while time.time() < deadline:
+                time.sleep(0.3)
+                with self.registry.cursor() as cr:
+                    transferred = api.Environment(cr, SUPERUSER_ID, {})["discuss.channel"].browse(session.id)
+                    if transferred.livechat_operator_id.id == expert.partner_id.id:
+                        break
+            self.trigger_notification_dispatching([operator.partner_id])
+
+        self.env.flush_all()
+        self.cr.flush()
+        thread = threading.Thread(target=wake_the_operator_once_transferred)
+        thread.start()
+        try:
+            self.start_tour(
+                f"/odoo/discuss?active_id=discuss.channel_{session.id}",
+                "im_livechat_ext_transfer",
+                login=operator.login,
+            )
+        finally:
+            thread.join()
         self.assertEqual(session.livechat_operator_id, expert.partner_id)
         self.assertNotIn(operator.partner_id, session.channel_member_ids.partner_id)
         self.assertIn(expert.partner_id, session.channel_member_ids.partner_id)

@@ -228,8 +228,11 @@ def gone_waiting_sql(channel_ids, now):
                       SELECT 1 FROM mail_message message
                        WHERE message.model = 'discuss.channel' AND message.res_id = session.id
                          AND message.message_type = 'comment' AND message.date >= %(seen_after)s
+                         -- the visitor's own (a guest's or a portal user's), not the
+                         -- line's notices in the channel's voice (its chatbot or OdooBot)
                          AND (message.author_guest_id IS NOT NULL
-                              OR message.author_id IS DISTINCT FROM session.livechat_operator_id))
+                              OR EXISTS (SELECT 1 FROM res_users visitor
+                                          WHERE visitor.partner_id = message.author_id AND visitor.share)))
                 ORDER BY session.id
                 FOR NO KEY UPDATE OF session SKIP LOCKED""",
         channels=list(channel_ids),

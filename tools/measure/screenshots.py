@@ -156,6 +156,24 @@ def main():
         data = browser.call("Page.captureScreenshot", format="png")["data"]
         (OUT / "missed_notice.png").write_bytes(base64.b64decode(data))
         print(f"saved {OUT / 'missed_notice.png'}")
+        # another visitor waits in line and writes; Claire's own limit is
+        # raised (a freed slot): she joins, below what the visitor wrote
+        joined_line = full_line_channel_id(args, session_id, max_wait=0, name="Line served")
+        browser.call("Network.clearBrowserCookies")
+        browser.call("Page.navigate", url=f"{args.url}/im_livechat/support/{joined_line}")
+        time.sleep(5)
+        browser.call("Runtime.evaluate", expression=click_button)
+        time.sleep(3)
+        browser.call("Runtime.evaluate", expression=write.replace("my order", "my invoice"))
+        time.sleep(3)
+        claire = rpc(
+            args, session_id, "ir.model.data", "check_object_reference", "im_livechat_ext", "user_operator_claire"
+        )[1]
+        rpc(args, session_id, "res.users", "write", [claire], {"livechat_max_sessions": 10})
+        time.sleep(4)
+        data = browser.call("Page.captureScreenshot", format="png")["data"]
+        (OUT / "line_joined.png").write_bytes(base64.b64decode(data))
+        print(f"saved {OUT / 'line_joined.png'}")
     finally:
         browser.close()
 
@@ -178,9 +196,9 @@ def take(browser, args, shots, channel, user_id, session):
 MISSED_AFTER = 10  # seconds: the screenshot channel's maximum wait
 
 
-def full_line_channel_id(args, session_id):
+def full_line_channel_id(args, session_id, max_wait=MISSED_AFTER, name="Busy line"):
     """A channel whose one operator (Claire, online) holds the one chat she
-    may, with a waiting line and a short maximum wait."""
+    may, with a waiting line and a short maximum wait (`max_wait`, 0: none)."""
     claire = rpc(
         args, session_id, "ir.model.data", "check_object_reference", "im_livechat_ext", "user_operator_claire"
     )[1]
@@ -191,12 +209,12 @@ def full_line_channel_id(args, session_id):
         "im_livechat.channel",
         "create",
         {
-            "name": "Busy line",
+            "name": name,
             "user_ids": [(6, 0, [claire])],
             "max_sessions_mode": "limited",
             "max_sessions": 1,
             "waiting_line": True,
-            "max_wait_time": MISSED_AFTER,
+            "max_wait_time": max_wait,
         },
     )
     rpc(

@@ -81,3 +81,21 @@ registry.category("web_tour.tours").add("im_livechat_ext_outcome_report", {
         {trigger: ".o_pivot th:contains(Estimate Error)"},
     ],
 });
+
+// A Spanish operator finds Live Chat in Spanish: stock's words (menus,
+// Join, the Preferences' "Online Chat Name") as well as the module's.
+registry.category("web_tour.tours").add("im_livechat_ext_spanish_operator", {
+    steps: () => [
+        {trigger: ".o_main_navbar .o_menu_brand:contains(Chat en vivo)"},
+        {trigger: ".o_main_navbar .o_menu_sections:contains(Canales):contains(Fila de espera):contains(Configuración)"},
+        {trigger: ".o_kanban_record:contains(Canal Tour) button[name=action_join]:contains(Unirse)"},
+        {trigger: ".o_kanban_record:contains(Canal Tour) .o_livechat_present_count:contains(presentes)"},
+        {trigger: ".o_main_navbar .o_menu_sections button:contains(Configuración)", run: "click"},
+        {trigger: ".dropdown-item:contains(Experiencia)"},
+        {trigger: ".dropdown-item:contains(Canales)"},
+        {trigger: ".o_user_menu button", run: "click"},
+        {trigger: "[data-menu=settings]:contains(Preferencias)", run: "click"},
+        {trigger: ".modal label:contains(Nombre de chat en línea)"},
+        {trigger: ".modal label:contains(Experiencia en chat en vivo)"},
+    ],
+});

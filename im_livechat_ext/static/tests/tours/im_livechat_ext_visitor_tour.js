@@ -22,8 +22,9 @@ registry.category("web_tour.tours").add("im_livechat_ext_chatbot_expertise_tour"
             trigger: inChat('.o-mail-Message:contains("Let me find an accountant.")'),
             run: () => location.reload(),
         },
-        // the notice names the expert by their online chat name
+        // the notice names the expert by their online chat name, so does the header
         {trigger: inChat('.o-mail-Message:contains("Ada has joined")')},
+        {trigger: inChat('.o-mail-ChatWindow-header:contains("Ada")')},
     ],
 });
 
@@ -35,16 +36,17 @@ registry.category("web_tour.tours").add("im_livechat_ext_waiting_line_tour", {
         {trigger: inChat(".o-livechat-LivechatButton"), run: "click"},
         {trigger: inChat(".o-mail-Composer-input"), run: "edit Hello, anybody there?"},
         {trigger: inChat(".o-mail-Composer-input"), run: "press Enter"},
-        {trigger: inChat('.o-mail-NotificationMessage:contains("You are number 1 in line")')},
+        {trigger: inChat('.o-mail-Message:contains("You are number 1 in line")')},
         {trigger: inChat(".o-mail-Composer-input"), run: "edit Still waiting"},
         {trigger: inChat(".o-mail-Composer-input"), run: "press Enter"},
         {trigger: inChat('.o-mail-Message:contains("Still waiting")')},
         {
-            content: "an operator's chat closes on the server: the line message becomes the join notice",
-            trigger: inChat('.o-mail-NotificationMessage:contains("Lina has joined")'),
+            content: "an operator's chat closes on the server: the join is a new message, below the visitor's",
+            trigger: inChat('.o-mail-Message:contains("Still waiting") ~ .o-mail-Message:contains("Lina has joined")'),
             timeout: 30000,
         },
-        {trigger: inChat('.o-mail-Thread:not(:has(.o-mail-NotificationMessage:contains("in line")))')},
+        {trigger: inChat('.o-mail-Thread:not(:has(.o-mail-Message:contains("in line")))')},
+        {content: "the header names who answers", trigger: inChat('.o-mail-ChatWindow-header:contains("Lina")')},
     ],
 });
 
@@ -63,7 +65,7 @@ registry.category("web_tour.tours").add("im_livechat_ext_chatbot_line_tour", {
             trigger: inChat('.o-mail-Message:contains("I will wait")'),
             run: () => location.reload(),
         },
-        {trigger: inChat('.o-mail-NotificationMessage:contains("You are number 1 in line")')},
+        {trigger: inChat('.o-mail-Message:contains("You are number 1 in line")')},
         {trigger: inChat(".o-mail-Composer-input"), run: "edit Still here"},
         {trigger: inChat(".o-mail-Composer-input"), run: "press Enter"},
         {trigger: inChat('.o-mail-Message:contains("Still here")')},
