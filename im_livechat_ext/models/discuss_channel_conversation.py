@@ -82,8 +82,8 @@ class DiscussChannel(models.Model):
     def _livechat_shown_operator(self):
         """The operator the visitor's window shows: the session's operator,
         or, when a bot holds it (a chatbot's forward keeps the bot as its
-        operator), the operator the routing gave it, else the operator who
-        joined last (never an employee chatting as a visitor)."""
+        operator), the operator the routing gave it (never a colleague
+        invited, nor someone logged in who opened the chat as a visitor)."""
         self.ensure_one()
         session = self.sudo()
         operator = session.livechat_operator_id
@@ -91,10 +91,8 @@ class DiscussChannel(models.Model):
             return operator  # a person holds it: no query for a chat without a bot
         if self._livechat_is_human(operator):
             return operator
-        members = session.channel_member_ids.filtered(
-            lambda member: self._livechat_is_operator_person(member.partner_id)
-        )
-        return (members.filtered("livechat_assigned") or members).sorted("id")[-1:].partner_id or operator
+        assigned = session.channel_member_ids.filtered("livechat_assigned")
+        return assigned.sorted("id")[-1:].partner_id or operator
 
     def _livechat_bot_name(self, partner, for_visitor=False):
         """A bot's name as the visitor reads it: its script's title, in the
@@ -159,17 +157,19 @@ class DiscussChannel(models.Model):
         last = (
             self.env["mail.message"]
             .sudo()
-            .search(
+            .search_fetch(
                 [
                     ("model", "=", "discuss.channel"),
                     ("res_id", "=", self.id),
                     ("message_type", "=", "comment"),
+                    ("body", "!=", ""),  # one the visitor deleted says nothing
                     "|",
                     ("author_guest_id", "!=", False),
                     "&",
                     ("author_id.user_ids.share", "=", True),
                     ("create_uid.share", "=", True),
                 ],
+                ["body"],
                 order="id desc",
                 limit=1,
             )

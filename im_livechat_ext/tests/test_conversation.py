@@ -171,3 +171,19 @@ class TestConversationOverHttp(HttpCase):
             [channel for payload in marked for channel in payload.get("discuss.channel", [])],
             "their window does not say they unsubscribed",
         )
+
+    def test_an_operator_trying_the_bot_on_the_website_sees_the_bot(self):
+        """Logged in, a Live Chat user who opens a chatbot's chat is its
+        visitor: the header shows the bot, never themselves."""
+        bot = self.env["chatbot.script"].create({"title": "Trial Bot"})
+        self.env["chatbot.script.step"].create({"chatbot_script_id": bot.id, "step_type": "text", "message": "Bonjour"})
+        self.livechat.rule_ids = [Command.create({"chatbot_script_id": bot.id})]
+        self.authenticate("conv_bea", "conv-bea")
+        data = self.make_jsonrpc_request(
+            "/im_livechat/get_session",
+            {"anonymous_name": "Bea", "channel_id": self.livechat.id, "chatbot_script_id": bot.id, "persisted": True},
+        )
+        session = self.env["discuss.channel"].browse(data["discuss.channel"][0]["id"])
+        self.assertIn(self.bea.partner_id, session.channel_member_ids.partner_id)
+        info = self.make_jsonrpc_request("/discuss/channel/info", {"channel_id": session.id})
+        self.assertEqual(info["discuss.channel"][0]["operator"], {"id": bot.operator_partner_id.id, "type": "partner"})

@@ -112,7 +112,7 @@ def main():
                 "transfer_command.png",
                 f"/odoo/discuss?active_id=discuss.channel_{to_transfer}",
                 "const input = document.querySelector('.o-mail-Composer-input'); input.focus();"
-                "document.execCommand('insertText', false, '/tran')",
+                "document.execCommand('insertText', false, '/transfer Bil')",
             ),
         ]
         take(browser, args, shots, channel, user_id, session)
@@ -158,10 +158,10 @@ def main():
         print(f"saved {OUT / 'missed_notice.png'}")
         # another visitor waits in line and writes; Claire's own limit is
         # raised (a freed slot): she joins, below what the visitor wrote
-        joined_line = full_line_channel_id(args, session_id, max_wait=0, name="Line served")
+        joined_line = full_line_channel_id(args, session_id, max_wait=0, name="Support line")
         browser.call("Network.clearBrowserCookies")
         browser.call("Page.navigate", url=f"{args.url}/im_livechat/support/{joined_line}")
-        time.sleep(5)
+        time.sleep(8)  # a new visitor: the page and its chat button load from scratch
         browser.call("Runtime.evaluate", expression=click_button)
         time.sleep(3)
         browser.call("Runtime.evaluate", expression=write.replace("my order", "my invoice"))

@@ -4,21 +4,28 @@ import {_t} from "@web/core/l10n/translation";
 import {patch} from "@web/core/utils/patch";
 
 const TRANSFER = "transfer";
+const REFRESH_MS = 30000;
 
 // "/transfer Bil" suggests the expertises a live chat can be transferred to,
-// with how many of their operators can take it now: read once per chat as
-// "/transfer" is typed, not at every key.
+// with how many of their operators can take it now: read once per chat (and
+// every 30 s) as "/transfer" is typed, not at every key.
 patch(SuggestionService.prototype, {
     async fetchSuggestions({delimiter, term}, {thread} = {}) {
-        const cleaned = cleanTerm(term);
-        if (delimiter === "/" && thread?.channel_type === "livechat" && cleaned.startsWith(TRANSFER)) {
+        if (delimiter === "/" && thread?.channel_type === "livechat" && cleanTerm(term).startsWith(TRANSFER)) {
             this.livechatTransferOptions ??= {};
-            if (cleaned === TRANSFER || !this.livechatTransferOptions[thread.id]) {
-                this.livechatTransferOptions[thread.id] = await this.orm.silent.call(
-                    "discuss.channel",
-                    "livechat_transfer_options",
-                    [[thread.id]]
-                );
+            this.livechatTransferFetched ??= {};
+            // once per chat, again after REFRESH_MS: "can take a chat now" moves
+            if (Date.now() - (this.livechatTransferFetched[thread.id] || 0) > REFRESH_MS) {
+                this.livechatTransferFetched[thread.id] = Date.now();
+                try {
+                    this.livechatTransferOptions[thread.id] = await this.orm.silent.call(
+                        "discuss.channel",
+                        "livechat_transfer_options",
+                        [[thread.id]]
+                    );
+                } catch {
+                    this.livechatTransferOptions[thread.id] = []; // not one's to transfer: asked once
+                }
             }
             return;
         }
