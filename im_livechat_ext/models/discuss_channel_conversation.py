@@ -72,8 +72,6 @@ class DiscussChannel(models.Model):
         if body is None:
             body = self._livechat_visitor_env()._("%s has joined", operator._livechat_chat_name())
         self._livechat_post_in_voice(Markup('<p class="o_livechat_joined">%s</p>') % body)
-        # back in a chat they handed over once: their window may say so again
-        operator.partner_id._bus_send_store(Store(self, {"livechat_handed_over": False}))
         self._livechat_send_shown_operator()
 
     # ------------------------------------------------------------------
@@ -134,6 +132,12 @@ class DiscussChannel(models.Model):
     # ------------------------------------------------------------------
     # A transfer, told to each side
     # ------------------------------------------------------------------
+    def _livechat_not_handed_over(self, partner):
+        """`partner` is in this chat again, however they came back: their
+        window tells them when they leave it, as stock does."""
+        self.ensure_one()
+        partner._bus_send_store(Store(self, {"livechat_handed_over": False}))
+
     def _livechat_leave_quietly(self, partners):
         """`partners` leave the chat with no "left the channel" notice: the
         visitor is told who takes over instead."""

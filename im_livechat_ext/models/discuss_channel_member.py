@@ -41,6 +41,9 @@ class DiscussChannelMember(models.Model):
             # (a new session has its operator among its first members) is
             # the operator of these sessions (back) in them?
             members.channel_id.filtered(lambda c: c.channel_type == "livechat").sudo()._livechat_sync_operator_left()
+            for member in members.filtered(lambda m: m.partner_id and m.channel_id.channel_type == "livechat"):
+                # back in a chat they handed over once: their window may say so again
+                member.channel_id._livechat_not_handed_over(member.partner_id)
         return members
 
     def write(self, vals):

@@ -171,6 +171,15 @@ class TestConversationOverHttp(HttpCase):
             [channel for payload in marked for channel in payload.get("discuss.channel", [])],
             "their window does not say they unsubscribed",
         )
+        session.add_members(partner_ids=self.claire.partner_id.ids, post_joined_message=False)  # invited back
+        marked = bus_payloads(self.env, self.claire.partner_id, "mail.record/insert")
+        flags = [
+            c["livechat_handed_over"]
+            for p in marked
+            for c in p.get("discuss.channel", [])
+            if "livechat_handed_over" in c
+        ]
+        self.assertFalse(flags[-1], "back in the chat: leaving it again is told as stock tells it")
 
     def test_an_operator_trying_the_bot_on_the_website_sees_the_bot(self):
         """Logged in, a Live Chat user who opens a chatbot's chat is its
