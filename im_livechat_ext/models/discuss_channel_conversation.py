@@ -3,9 +3,11 @@ from textwrap import shorten
 from markupsafe import Markup
 
 from odoo import models
-from odoo.tools import html2plaintext
+from odoo.tools import SQL, html2plaintext
 
 from odoo.addons.mail.tools.discuss import Store
+
+from ..tools.unanswered import visitor_message_sql
 
 # marks the context of a partner leaving a chat that is handed over (with the
 # session and the partner): an object no client's JSON context can carry
@@ -13,6 +15,8 @@ QUIET_LEAVE = object()
 QUIET_LEAVE_KEY = "livechat_quiet_leave"
 # how much of the visitor's last message the expert's hand-over note quotes
 QUOTED_CHARS = 300
+# what the visitor's window reads of the operator it shows (as stock sends it)
+OPERATOR_FIELDS = ["user_livechat_username", "write_date"]
 
 
 class DiscussChannel(models.Model):
@@ -107,11 +111,11 @@ class DiscussChannel(models.Model):
         return script.with_context(lang=lang).title
 
     def _livechat_store_operator(self, store, for_visitor=False):
-        """Adds to `store` who this chat's window shows, under their chat name."""
+        """Adds to `store` who this chat's window shows, under their chat name
+        (where stock sends the session's operator)."""
         self.ensure_one()
         shown = self._livechat_shown_operator()
-        if shown != self.sudo().livechat_operator_id:
-            store.add(self, {"operator": Store.one(shown, fields=["user_livechat_username", "write_date"])})
+        store.add(self, {"operator": Store.one(shown, fields=OPERATOR_FIELDS)})
         if bot_name := self._livechat_bot_name(shown, for_visitor=for_visitor):
             store.add(shown, {"user_livechat_username": bot_name})
 
@@ -124,8 +128,7 @@ class DiscussChannel(models.Model):
     def _livechat_send_shown_operator(self):
         """The visitor's window shows who joined, live."""
         self.ensure_one()
-        shown = self._livechat_shown_operator()
-        store = Store(self, {"operator": Store.one(shown, fields=["user_livechat_username", "write_date"])})
+        store = Store()
         self._livechat_store_operator(store, for_visitor=True)
         self._bus_send_store(store)
 
@@ -158,27 +161,22 @@ class DiscussChannel(models.Model):
         guest's message, or a portal user's posted as themselves (never an
         operator's, present or gone, nor a bot's)."""
         self.ensure_one()
-        last = (
-            self.env["mail.message"]
-            .sudo()
-            .search_fetch(
-                [
-                    ("model", "=", "discuss.channel"),
-                    ("res_id", "=", self.id),
-                    ("message_type", "=", "comment"),
-                    ("body", "!=", ""),  # one the visitor deleted says nothing
-                    "|",
-                    ("author_guest_id", "!=", False),
-                    "&",
-                    ("author_id.user_ids.share", "=", True),
-                    ("create_uid.share", "=", True),
-                ],
-                ["body"],
-                order="id desc",
-                limit=1,
+        self.env["mail.message"].flush_model()
+        self.env.cr.execute(
+            SQL(
+                """SELECT message.body FROM mail_message message
+                    WHERE message.model = 'discuss.channel' AND message.res_id = %s
+                      AND message.message_type = 'comment'
+                      AND message.body != ''  -- one the visitor deleted says nothing
+                      AND %s
+                    ORDER BY message.id DESC
+                    LIMIT 1""",
+                self.id,
+                visitor_message_sql("message"),
             )
         )
-        return shorten(html2plaintext(last.body or "").strip(), QUOTED_CHARS) if last else ""
+        row = self.env.cr.fetchone()
+        return shorten(html2plaintext(row[0] or "").strip(), QUOTED_CHARS) if row else ""
 
     def _livechat_transfer_notice(self, expert):
         """What the visitor is told of a transfer: who takes over, and why,

@@ -104,7 +104,7 @@ class DiscussChannel(models.Model):
                 bodies[message_id] = (session, body)
             else:
                 # entering the line: the estimate shown now is kept (F23)
-                values = {"livechat_waiting_message_id": session._post_line_notice(body).id}
+                values = {"livechat_waiting_message_id": session._livechat_post_in_voice(body).id}
                 if not session.livechat_line_estimate:
                     values["livechat_line_estimate"] = wait
                 session.write(values)
@@ -198,10 +198,6 @@ class DiscussChannel(models.Model):
         )
         self._action_unfollow(leaving)
         self._notify_waiting_line(self.livechat_channel_id, only=self)
-
-    def _post_line_notice(self, body):
-        """A notice of the waiting line in the chat, in the channel's voice."""
-        return self._livechat_post_in_voice(body)
 
     def _send_new_body(self, message_id, body):
         """The members' windows show a message's new text, live."""

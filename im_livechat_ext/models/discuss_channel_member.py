@@ -35,13 +35,14 @@ class DiscussChannelMember(models.Model):
     def create(self, vals_list):
         self._livechat_check_created(vals_list)
         members = super().create(vals_list)
-        for member in members.filtered(lambda m: m.partner_id and m.channel_id.channel_type == "livechat"):
+        joining = members.filtered(lambda m: m.partner_id and m.channel_id.channel_type == "livechat")
+        for member in joining:
             member.channel_id._livechat_human_joined(member.partner_id)
         if self.env.context.get(CREATING_SESSIONS) is not CREATING:
             # (a new session has its operator among its first members) is
             # the operator of these sessions (back) in them?
             members.channel_id.filtered(lambda c: c.channel_type == "livechat").sudo()._livechat_sync_operator_left()
-            for member in members.filtered(lambda m: m.partner_id and m.channel_id.channel_type == "livechat"):
+            for member in joining:
                 # back in a chat they handed over once: their window may say so again
                 member.channel_id._livechat_not_handed_over(member.partner_id)
         return members

@@ -44,7 +44,7 @@ class DiscussChannel(models.Model):
         the channel's script for when no operator is available."""
         waiting = self.sudo().filtered(lambda session: session.livechat_waiting_since and session.livechat_active)
         for session in waiting:
-            env = self.with_context(lang=session.livechat_lang_id.code or "en_US").env
+            env = session._livechat_visitor_env()
             session._livechat_post_in_voice(
                 Markup('<p class="o_livechat_missed">%s</p>') % session._livechat_missed_notice(env)
             )
@@ -139,7 +139,7 @@ class DiscussChannel(models.Model):
         """The operator's answer to a missed visitor, by email too."""
         session = self.sudo()
         company = self.env.company
-        env = self.with_context(lang=session.livechat_lang_id.code or "en_US").env
+        env = self._livechat_visitor_env()
         self.env["mail.mail"].sudo().create(
             {
                 "subject": env._("Your chat with %s", company.name),

@@ -37,9 +37,7 @@ class DiscussChannel(models.Model):
         if not session.livechat_channel_id:
             return self._send_transfer_notice(_("This chat belongs to no live chat channel: it cannot be routed."))
         me = self.env.user
-        # whoever answers the chat now (after a chatbot's forward, the bot stays its operator)
-        humans = session._livechat_human_members() | me.partner_id
-        excluded = me | (humans | session.livechat_skipped_operator_ids).user_ids
+        humans, excluded = self._livechat_transfer_people()
         if not name:
             return self._send_transfer_notice(self._transfer_help(excluded))
         expertise = self.env["im_livechat.expertise"]._find_by_name(name)
@@ -135,12 +133,20 @@ class DiscussChannel(models.Model):
         take a chat now, the chat's own people aside)."""
         self.ensure_one()
         self._check_transfer_access()
-        session = self.sudo()
-        excluded = self.env.user | (session._livechat_human_members() | session.livechat_skipped_operator_ids).user_ids
+        _humans, excluded = self._livechat_transfer_people()
         return [
             {"name": expertise.name, "available": available}
             for expertise, available in self._livechat_transfer_counts(excluded)
         ]
+
+    def _livechat_transfer_people(self):
+        """(partners, users): whoever answers the chat now, the one typing
+        included (after a chatbot's forward, the bot stays its operator):
+        they leave it; and those /transfer never hands it to: them and the
+        operators skipped for leaving it unanswered."""
+        session = self.sudo()
+        humans = session._livechat_human_members() | self.env.user.partner_id
+        return humans, self.env.user | (humans | session.livechat_skipped_operator_ids).user_ids
 
     def _livechat_transfer_counts(self, excluded):
         """Each active expertise with how many of its operators (of some

@@ -45,6 +45,20 @@ def post_over_http(case, session, body):
     session.invalidate_recordset()
 
 
+def bus_payloads(env, record, notification_type):
+    """Payloads sent so far to `record`'s bus channel (a session, a partner)
+    with `notification_type`, once the transaction's bus queue is sent."""
+    env.cr.precommit.run()
+    payloads = []
+    for notification in env["bus.bus"].sudo().search([], order="id"):
+        if json.loads(notification.channel)[1:3] != [record._name, record.id]:
+            continue
+        message = json.loads(notification.message)
+        if message["type"] == notification_type:
+            payloads.append(message["payload"])
+    return payloads
+
+
 def call_as(case, user, model, method, args, kwargs=None):
     """call_kw as `user` (logged in with their login as password)."""
     case.authenticate(user.login, user.login)

@@ -3,21 +3,7 @@ import json
 from odoo import Command
 from odoo.tests import HttpCase, new_test_user, tagged
 
-from .common import ongoing_chat, post_as_guest, post_over_http, rpc_error, visitor_session
-
-
-def bus_payloads(env, record, notification_type):
-    """Payloads sent so far to `record`'s bus channel (a session, a partner)
-    with `notification_type`, once the transaction's bus queue is sent."""
-    env.cr.precommit.run()
-    payloads = []
-    for notification in env["bus.bus"].sudo().search([], order="id"):
-        if json.loads(notification.channel)[1:3] != [record._name, record.id]:
-            continue
-        message = json.loads(notification.message)
-        if message["type"] == notification_type:
-            payloads.append(message["payload"])
-    return payloads
+from .common import bus_payloads, ongoing_chat, post_as_guest, post_over_http, rpc_error, visitor_session
 
 
 @tagged("post_install", "-at_install")

@@ -1,22 +1,13 @@
-import json
 
 from odoo import Command
 from odoo.tests import HttpCase, new_test_user, tagged
 
-from .common import LivechatRoutingCase, call_kw, chatbot_session, rpc_error, visitor_session
+from .common import LivechatRoutingCase, bus_payloads, call_kw, chatbot_session, rpc_error, visitor_session
 
 
 def transient_messages(env, partner):
     """Texts of the messages only `partner` sees (discuss.channel/transient_message)."""
-    env.cr.precommit.run()  # the bus sends what was queued
-    texts = []
-    for notification in env["bus.bus"].sudo().search([]):
-        if json.loads(notification.channel)[1:] != ["res.partner", partner.id]:
-            continue
-        message = json.loads(notification.message)
-        if message["type"] == "discuss.channel/transient_message":
-            texts.append(message["payload"]["body"])
-    return " ".join(texts)
+    return " ".join(payload["body"] for payload in bus_payloads(env, partner, "discuss.channel/transient_message"))
 
 
 @tagged("post_install", "-at_install")

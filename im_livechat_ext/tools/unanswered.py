@@ -19,6 +19,20 @@ from odoo.tools import SQL
 from .routing_rules import ONGOING_WINDOW
 
 
+def visitor_message_sql(message):
+    """Whether the mail_message `message` (an alias) is the visitor's own:
+    written by a guest or a portal user, and posted by a public or portal
+    user, never by an employee in their name (nor by a chatbot or OdooBot,
+    whose partners are no portal user's)."""
+    return SQL(
+        """(%(message)s.author_guest_id IS NOT NULL
+              OR EXISTS (SELECT 1 FROM res_users visitor
+                          WHERE visitor.partner_id = %(message)s.author_id AND visitor.share))
+           AND EXISTS (SELECT 1 FROM res_users poster WHERE poster.id = %(message)s.create_uid AND poster.share)""",
+        message=SQL.identifier(message),
+    )
+
+
 def unanswered_sessions_sql(now, session_ids=None):
     """Rows (session_id, livechat_channel_id, operator_partner_id,
     first_message_id, waiting_since, due) of the ongoing sessions of channels
@@ -65,12 +79,7 @@ def unanswered_sessions_sql(now, session_ids=None):
                         FROM mail_message message
                        WHERE message.model = 'discuss.channel' AND message.res_id = session.id
                          AND message.message_type = 'comment' AND message.id > last_answer.id
-                         AND (message.author_guest_id IS NOT NULL OR EXISTS (
-                                SELECT 1 FROM res_users visitor
-                                 WHERE visitor.partner_id = message.author_id AND visitor.share))
-                         -- posted by a visitor (public or portal), not by an employee in their name
-                         AND EXISTS (SELECT 1 FROM res_users poster
-                                      WHERE poster.id = message.create_uid AND poster.share)
+                         AND %(visitor_message)s
                        ORDER BY message.id
                        LIMIT 1
                   ) first_question
@@ -82,6 +91,7 @@ def unanswered_sessions_sql(now, session_ids=None):
              ORDER BY due, id
             """,
         odoobot=SUPERUSER_ID,  # OdooBot
+        visitor_message=visitor_message_sql("message"),
         ongoing_since=now - ONGOING_WINDOW,
         all=session_ids is None,
         session_ids=list(session_ids or []),

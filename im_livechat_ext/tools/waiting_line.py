@@ -15,6 +15,8 @@ from datetime import timedelta
 
 from odoo.tools import SQL
 
+from .unanswered import visitor_message_sql
+
 # finished sessions of the channel this recent give the handling time
 HISTORY = timedelta(days=14)
 # fewer finished sessions than this: the channel's typical chat length fills in
@@ -228,15 +230,13 @@ def gone_waiting_sql(channel_ids, now):
                       SELECT 1 FROM mail_message message
                        WHERE message.model = 'discuss.channel' AND message.res_id = session.id
                          AND message.message_type = 'comment' AND message.date >= %(seen_after)s
-                         -- the visitor's own (a guest's or a portal user's), not the
-                         -- line's notices in the channel's voice (its chatbot or OdooBot)
-                         AND (message.author_guest_id IS NOT NULL
-                              OR EXISTS (SELECT 1 FROM res_users visitor
-                                          WHERE visitor.partner_id = message.author_id AND visitor.share)))
+                         -- the visitor's own, not the line's notices in the channel's voice
+                         AND %(visitor_message)s)
                 ORDER BY session.id
                 FOR NO KEY UPDATE OF session SKIP LOCKED""",
         channels=list(channel_ids),
         seen_after=seen_after,
+        visitor_message=visitor_message_sql("message"),
     )
 
 
