@@ -5,6 +5,7 @@ from . import im_livechat_expertise
 from . import res_users
 from . import res_users_settings
 from . import im_livechat_channel
+from . import im_livechat_channel_availability
 from . import im_livechat_channel_routing
 from . import im_livechat_channel_line
 from . import im_livechat_channel_inactivity

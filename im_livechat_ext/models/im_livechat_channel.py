@@ -1,20 +1,11 @@
 import logging
-from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 
-from ..tools import availability_sql
 from . import im_livechat_operator_status as operator_claim
 
 _logger = logging.getLogger(__name__)
-
-# the context key under which available_operator_ids leaves the limits out:
-# the routing's ranking applies them, counting the ongoing chats only once.
-# Its value is this object: no RPC caller can pass it.
-LIMITS_IN_RANKING_KEY = "livechat_limits_in_ranking"
-LIMITS_IN_RANKING = object()
-
 
 # who gets which chat: changed by Live Chat managers only
 ROUTING_SETTINGS = {
@@ -95,10 +86,7 @@ class ImLivechatChannel(models.Model):
         "goes to the next operator by the routing rules and the silent one leaves it. 0 never reassigns.",
     )
 
-    # the routing's SQL keeps active users only: no ORM pass over them again
-    available_operator_ids = fields.Many2many(context={"active_test": False})
     operator_count = fields.Integer("Operators Count", compute="_compute_operator_count")
-    available_operator_count = fields.Integer("Available Operators", compute="_compute_available_operator_count")
 
     _sql_constraints = [
         (
@@ -207,77 +195,6 @@ class ImLivechatChannel(models.Model):
     def _compute_operator_count(self):
         for channel in self:
             channel.operator_count = len(channel.user_ids)
-
-    @api.depends(
-        "user_ids.im_status",
-        "operator_inactivity_timeout",
-        "max_sessions_mode",
-        "max_sessions",
-        "block_assignment_during_call",
-    )
-    @api.depends_context(LIMITS_IN_RANKING_KEY)
-    def _compute_available_operator_ids(self):
-        """Operators who can take a chat now: present (online, active within
-        the inactivity timeout), under the limit, not blocked by a call. The
-        kanban count, the website's chat button and chatbot rules "only if no
-        operator" read this, as the routing does (which applies the limits
-        in its ranking: LIMITS_IN_RANKING_KEY)."""
-        limits = self.env.context.get(LIMITS_IN_RANKING_KEY) is not LIMITS_IN_RANKING
-        field = self._fields["available_operator_ids"]
-        for channel in self:
-            if isinstance(channel.id, int):
-                # straight into the cache, as the ORM stores it (ids): the
-                # assignment's relation bookkeeping (inverses, old and new
-                # pairs) has nothing to do on a field neither stored nor
-                # inverted, and costs milliseconds per thousand operators
-                self.env.cache.set(channel, field, channel._get_available_operators(limits=limits)._ids)
-            else:  # a new record not saved yet
-                channel.available_operator_ids = channel.user_ids.filtered(lambda user: user._is_user_available())
-
-    @api.depends("available_operator_ids")
-    @api.depends_context(LIMITS_IN_RANKING_KEY)
-    def _compute_available_operator_count(self):
-        for channel in self:
-            channel.available_operator_count = len(channel.available_operator_ids)
-
-    def _get_available_operators(self, users=None, present_only=False, limits=True, cr=None, still_operators=False):
-        """Those of `users` (default: this channel's operators) who can take a
-        chat of this channel now, in one query; with `present_only`, those
-        present, full or not (F8); without `limits`, whatever their ongoing
-        chats (the caller applies the limits); with `still_operators`, those
-        of `users` still operators of the channel. `cr`: read on that cursor
-        (the claim's new snapshot, which sees nothing of this transaction's
-        pending writes) instead of the environment's."""
-        self.ensure_one()
-        if (users is not None and not users) or not self._is_open():
-            return self.env["res.users"]  # nobody asked for, or closed (F21)
-        capacity = self._get_capacity_limits()
-        if present_only:
-            capacity = {"max_sessions": None, "block_call": False, "own_limits": False}
-        elif not limits:
-            capacity = {**capacity, "max_sessions": None, "own_limits": False}
-        if cr is None:
-            self.env.flush_all()
-        now = fields.Datetime.now()
-        timeout = self.operator_inactivity_timeout
-        cr = cr or self.env.cr
-        cr.execute(
-            availability_sql.available_operators_sql(
-                now,
-                inactive_before=now - timedelta(minutes=timeout) if timeout else None,
-                channel_id=self.id if users is None or still_operators else None,
-                user_ids=users.ids if users is not None else None,
-                **capacity,
-            )
-        )
-        return self.env["res.users"].browse([user_id for (user_id,) in cr.fetchall()])
-
-    def _get_capacity_limits(self):
-        """Keyword arguments of routing_sql that say when an operator is full."""
-        return {
-            "max_sessions": self.max_sessions if self.max_sessions_mode == "limited" else None,
-            "block_call": bool(self.block_assignment_during_call),
-        }
 
     def action_join(self):
         if not self.env.user.has_group("im_livechat.im_livechat_group_user"):

@@ -54,11 +54,7 @@ class ImLivechatChannel(models.Model):
             )
         )
         for channel in self:
-            present = (
-                channel._get_available_operators(present_only=True).sudo()
-                if isinstance(channel.id, int)
-                else self.env["res.users"]
-            )
+            present = channel._get_present_operators().sudo() if isinstance(channel.id, int) else self.env["res.users"]
             channel.present_operator_count = len(present)
             if channel.max_sessions_mode == "limited" or any(present.mapped("livechat_max_sessions")):
                 channel.free_slot_count = sum(

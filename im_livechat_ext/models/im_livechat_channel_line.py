@@ -258,7 +258,7 @@ class ImLivechatChannel(models.Model):
         self.invalidate_recordset(["available_operator_ids"])
         if self.available_operator_ids & experts:
             return False
-        return bool(self._get_available_operators(present_only=True) & experts)
+        return bool(self._get_present_operators() & experts)
 
     @api.model
     def _cron_dispatch_waiting_visitors(self):

@@ -7,7 +7,7 @@ from odoo.http import request
 
 from ..tools import routing_rules, routing_sql
 from . import im_livechat_operator_status as operator_claim
-from .im_livechat_channel import LIMITS_IN_RANKING, LIMITS_IN_RANKING_KEY
+from .im_livechat_channel_availability import LIMITS_IN_RANKING, LIMITS_IN_RANKING_KEY
 
 # the context key that hands a routing decision to stock code asking _get_operator
 ROUTING_DECISION_KEY = "livechat_routing_decision"
@@ -163,7 +163,7 @@ class ImLivechatChannel(models.Model):
         self.ensure_one()
         Users = self.env["res.users"]
         if users is not None:
-            candidates = self._get_available_operators(users, limits=False)
+            candidates = self._get_routing_candidates(users)
         else:
             # the stock extension point, fresh: sessions given in this
             # transaction count; the limits are applied by the ranking
@@ -182,6 +182,7 @@ class ImLivechatChannel(models.Model):
             ranking={
                 "tiers": self._get_routing_tiers(),
                 "checks": self._get_routing_checks(),
+                "tie_breaks": self._get_routing_tie_breaks(),
                 "lang": lang,
                 "country_id": country_id,
                 "expertise_ids": expertises.ids if expertises else [],
@@ -221,6 +222,11 @@ class ImLivechatChannel(models.Model):
         """This channel's preference tiers, best first: tuples of the names
         of _get_routing_checks, () for everyone."""
         return list(routing_rules.ROUTING_TIERS[self.routing_priority or "language"])
+
+    def _get_routing_tie_breaks(self):
+        """How the operators of one tier are ordered, in order ({name:
+        routing_rules.TieBreak}); chance breaks the ties left."""
+        return dict(routing_rules.TIE_BREAKS)
 
     @api.model
     def _get_chat_lang_relation(self):

@@ -155,6 +155,7 @@ class TestRouting(LivechatRoutingCase):
                 self.livechat.user_ids.ids,
                 self.livechat._get_routing_tiers(),
                 self.livechat._get_routing_checks(),
+                self.livechat._get_routing_tie_breaks(),
                 lang="fr_BE",
                 block_call=True,
                 chat_lang_relation=self.livechat._get_chat_lang_relation(),
@@ -305,13 +306,14 @@ class TestRouting(LivechatRoutingCase):
         whether a fact is settled by the request for everybody (a Python
         bool, None: no expertise asked) or read per operator (SQL)."""
         for priority in ROUTING_TIERS:
-            for speaks, same_country, (matched, requested) in itertools.product(
-                (True, False), (True, False), ((None, None), (0, 0), (0, 2), (1, 2), (2, 2))
+            for previous, speaks, same_country, (matched, requested) in itertools.product(
+                (True, False), (True, False), (True, False), ((None, None), (0, 0), (0, 2), (1, 2), (2, 2))
             ):
                 tiers = ROUTING_TIERS[priority]
                 expected = tier_of(
                     tiers,
                     {
+                        "previous": previous,
                         "speaks": speaks,
                         "same_country": same_country,
                         "matched": matched or 0,
@@ -319,7 +321,7 @@ class TestRouting(LivechatRoutingCase):
                     },
                 )
                 # each fact settled by the request (a bool) or read per operator (SQL)
-                for settled in itertools.product((True, False), repeat=2):
+                for settled in itertools.product((True, False), repeat=3):
 
                     def fact(value, settled):
                         return value if settled else SQL("%s", value)
@@ -328,15 +330,18 @@ class TestRouting(LivechatRoutingCase):
                         tiers,
                         ROUTING_CHECKS,
                         {
-                            "speaks": fact(speaks, settled[0]),
-                            "same_country": fact(same_country, settled[1]),
+                            "previous": fact(previous, settled[0]),
+                            "speaks": fact(speaks, settled[1]),
+                            "same_country": fact(same_country, settled[2]),
                             "matched": None if matched is None else SQL("%s", matched),
                             "requested": None if requested is None else SQL("%s", requested),
                         },
                     )
                     self.env.cr.execute(SQL("SELECT %s", tier))
                     with self.subTest(
-                        priority=priority, facts=(speaks, same_country, matched, requested), settled=settled
+                        priority=priority,
+                        facts=(previous, speaks, same_country, matched, requested),
+                        settled=settled,
                     ):
                         self.assertEqual(self.env.cr.fetchone()[0], expected)
 

@@ -5,13 +5,21 @@ this module says what the rules are, so that they read in one place:
 
 1. candidates: operators who can take a chat now (present, under their
    limit, not blocked by a call), active internal users only;
-2. the visitor's previous operator, unless in a call with 2+ ongoing chats;
-3. the first non-empty preference tier of ROUTING_TIERS[priority];
-4. inside it: fewest ongoing chats, not in a call, not given a chat in the
-   last ASSIGNMENT_BUFFER, then (a burst) the one given one longest ago,
-   then chance;
-5. of the ranked operators, the best one nobody else is claiming right now
-   nor gave a chat since this request's snapshot (operator_claim.py).
+2. the first non-empty preference tier of ROUTING_TIERS[priority], each
+   tier the names of ROUTING_CHECKS it combines; the first tier is the
+   visitor's previous operator (unless in a call with 2+ ongoing chats);
+3. inside it, TIE_BREAKS in order: fewest ongoing chats, not in a call,
+   not given a chat in the last ASSIGNMENT_BUFFER, then (a burst) the one
+   given one longest ago, then chance;
+4. of the ranked operators, the best one nobody else is claiming right now
+   nor gave a chat since this request's snapshot (the claim,
+   models/im_livechat_operator_status.py).
+
+Each check and tie-break is declared once, with its SQL (the ranking,
+routing_sql.py), its Python (the tests and the benchmark's checker) and,
+for checks, its words in the routing reason. The channel reaches them
+through _get_routing_checks, _get_routing_tiers and _get_routing_tie_breaks,
+so that another module changes or adds one with _inherit.
 """
 
 import re
@@ -35,8 +43,9 @@ class RoutingCheck:
     """One named preference check, declared once with all it needs:
 
     - `sql(facts)`: its condition in the ranking, over the request's facts
-      as SQL expressions (`speaks`, `same_country`, `matched`, `requested`;
-      None for an expertise fact when no expertise is asked), the operator's
+      as SQL expressions (`previous`, `speaks`, `same_country`, `matched`,
+      `requested`, `ongoing`, `in_call`, `recent`, `last_assignment`; None
+      for an expertise fact when no expertise is asked), the operator's
       ``res_users`` row being `u`; or True / False when the visitor's request
       settles it for everybody (then PostgreSQL has nothing to fold);
     - `holds(facts)`: the same in Python over one operator's facts (the
@@ -59,6 +68,13 @@ def _expertise_sql(condition):
 # another module, in im_livechat.channel._get_routing_checks) and its place
 # in the tiers below.
 ROUTING_CHECKS = {
+    # the visitor's previous operator (stock's rule), unless in a call with
+    # PREVIOUS_OPERATOR_CALL_LIMIT or more ongoing chats
+    "previous_operator": RoutingCheck(
+        sql=lambda facts: facts["previous"],
+        holds=lambda facts: bool(facts.get("previous")),
+        phrase=lambda env, names: env._("previous operator of this visitor"),
+    ),
     # the visitor's language is the operator's main or a chat language; the
     # same base language when nobody who can take the chat has it exactly
     "language": RoutingCheck(
@@ -91,6 +107,7 @@ ROUTING_CHECKS = {
 # the first with a candidate in it wins; () is everyone.
 ROUTING_TIERS = {
     "language": [
+        ("previous_operator",),
         ("language", "all_expertises"),
         ("language", "one_expertise"),
         ("language",),
@@ -102,6 +119,7 @@ ROUTING_TIERS = {
         (),
     ],
     "expertise": [
+        ("previous_operator",),
         ("language", "all_expertises"),
         ("country", "all_expertises"),
         ("all_expertises",),
@@ -113,8 +131,35 @@ ROUTING_TIERS = {
         (),
     ],
 }
-# The tier number of the previous operator (rule 2): before every tier.
-PREVIOUS_OPERATOR_TIER = -1
+
+
+@dataclass(frozen=True)
+class TieBreak:
+    """One way of ordering the operators of a tier, declared once:
+
+    - `sql(facts)`: its ORDER BY item in the ranking (ascending: the
+      smaller first), over the same facts as RoutingCheck.sql;
+    - `key(facts)`: the same in Python, a sort key over one operator's facts.
+    """
+
+    sql: Callable
+    key: Callable
+
+
+# Inside a tier, in this order (SPEC's routing rule 3); the remaining ties
+# are broken at random.
+TIE_BREAKS = {
+    # activity in the last ONGOING_WINDOW, not closed
+    "fewest_chats": TieBreak(sql=lambda facts: facts["ongoing"], key=lambda facts: facts["ongoing"]),
+    "not_in_a_call": TieBreak(sql=lambda facts: facts["in_call"], key=lambda facts: bool(facts["in_call"])),
+    # given a chat in the last ASSIGNMENT_BUFFER: yields to one who was not
+    "not_given_one_recently": TieBreak(sql=lambda facts: facts["recent"], key=lambda facts: bool(facts["recent"])),
+    # a burst: among operators all just given a chat, the one given it longest ago first
+    "given_one_longest_ago": TieBreak(
+        sql=lambda facts: SQL("CASE WHEN %s THEN %s END NULLS FIRST", facts["recent"], facts["last_assignment"]),
+        key=lambda facts: (facts["recent"], facts["last_assignment"]) if facts["recent"] else (False,),
+    ),
+}
 
 
 def lang_base(code):
@@ -189,16 +234,13 @@ def routing_reason(env, tiers, checks, winner, chat_name, names=None, expertise_
     checks, then their load. `winner` is a row of the ranking
     (routing_sql.rank_operators_sql); `env` gives the language; `names`
     the visitor's `lang_name` and `country_name`."""
-    if winner["tier"] == PREVIOUS_OPERATOR_TIER:
-        parts = [env._("previous operator of this visitor")]
-    else:
-        names = names or {}
-        tier = tiers[winner["tier"]] if winner["tier"] < len(tiers) else ()
-        parts = [phrase for name in tier if (phrase := checks[name].phrase(env, names))]
-        if expertise_names:
-            parts.append(env._("expertise %(names)s", names=", ".join(expertise_names)))
-        if not parts:
-            parts.append(env._("available"))
+    names = names or {}
+    tier = tiers[winner["tier"]] if winner["tier"] < len(tiers) else ()
+    parts = [phrase for name in tier if (phrase := checks[name].phrase(env, names))]
+    if expertise_names:
+        parts.append(env._("expertise %(names)s", names=", ".join(expertise_names)))
+    if not parts:
+        parts.append(env._("available"))
     if winner["ongoing"] == 0:
         parts.append(env._("no ongoing chat"))
     elif winner["ongoing"] == 1:

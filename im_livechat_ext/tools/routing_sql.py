@@ -4,6 +4,7 @@ takes the winner). Each is one statement whatever the number of operators,
 expertises and sessions: PostgreSQL ranks and returns only the best few
 rows. Nothing here touches a cursor."""
 
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -17,13 +18,7 @@ from .availability_sql import (
     ongoing_sessions_sql,
 )
 from .claim_sql import STATUS_TABLE
-from .routing_rules import (
-    ASSIGNMENT_BUFFER,
-    PREVIOUS_OPERATOR_CALL_LIMIT,
-    PREVIOUS_OPERATOR_TIER,
-    lang_base,
-    tier_sql,
-)
+from .routing_rules import ASSIGNMENT_BUFFER, PREVIOUS_OPERATOR_CALL_LIMIT, lang_base, tier_sql
 
 # operators ranked per selection: the best one and those the claim goes on to
 # when the best ones are being given a chat by concurrent transactions
@@ -80,6 +75,7 @@ def rank_operators_sql(
     user_ids,
     tiers,
     checks,
+    tie_breaks,
     lang=None,
     country_id=None,
     expertise_ids=(),
@@ -159,21 +155,27 @@ def rank_operators_sql(
         requested = SQL("asked.requested")
     else:
         matched_ids, matched, requested = SQL("'{}'::int[]"), None, None
-    tier = tier_sql(
-        tiers, checks, {"speaks": speaks, "same_country": same_country, "matched": matched, "requested": requested}
-    )
+    previous = False
     if previous_partner_id:
-        # rule 2: the visitor's previous operator first, unless in a call
-        # with several chats going on
-        tier = SQL(
-            "CASE WHEN u.partner_id = %s AND NOT (%s AND %s >= %s) THEN %s ELSE %s END",
+        previous = SQL(
+            "(u.partner_id = %s AND NOT (%s AND %s >= %s))",
             previous_partner_id,
             in_call,
             ongoing,
             PREVIOUS_OPERATOR_CALL_LIMIT,
-            PREVIOUS_OPERATOR_TIER,
-            tier,
         )
+    facts = {
+        "previous": previous,
+        "speaks": speaks,
+        "same_country": same_country,
+        "matched": matched,
+        "requested": requested,
+        "ongoing": ongoing,
+        "in_call": in_call,
+        "recent": recent,
+        "last_assignment": SQL("status.last_assignment_dt"),
+    }
+    tier = tier_sql(tiers, checks, facts)
     conditions = [
         SQL("u.id = ANY(%s)", ids),
         SQL("u.active AND NOT u.share"),
@@ -198,11 +200,9 @@ def rank_operators_sql(
               %(joins)s
              WHERE %(conditions)s
              -- the best tier first, then the next ones, for the claim to go on
-             -- to when the first are being given a chat
-             ORDER BY tier, ongoing, in_call, %(recent)s,
-                      -- a burst: among operators all just given a chat, longest ago first
-                      CASE WHEN %(recent)s THEN status.last_assignment_dt END NULLS FIRST,
-                      random()
+             -- to when the first are being given a chat; inside a tier the
+             -- tie-breaks, then chance
+             ORDER BY tier, %(tie_breaks)s, random()
              LIMIT %(limit)s
             """,
         ongoing=ongoing,
@@ -215,7 +215,10 @@ def rank_operators_sql(
         status_table=SQL.identifier(STATUS_TABLE),
         joins=SQL(" ").join(joins),
         conditions=SQL(" AND ").join(conditions),
-        recent=recent,
+        tie_breaks=SQL(", ").join(
+            SQL("%s /* %s */", tie_break.sql(facts), SQL(re.sub(r"[^\w]", "", name)))
+            for name, tie_break in tie_breaks.items()
+        ),
         limit=limit,
     )
 

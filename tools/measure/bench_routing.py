@@ -392,14 +392,16 @@ def best_tier_members(env, channel, visitor):
            )
            SELECT member.id, member.lang, member.country_id, COALESCE(spoken.codes, '{}'),
                   COALESCE(knows.ids, '{}'), COALESCE(busy.n, 0), calling.partner_id IS NOT NULL,
-                  COALESCE(status.last_assignment_dt > now() at time zone 'utc' - interval '120 seconds', FALSE)
+                  COALESCE(status.last_assignment_dt >= %(recent_since)s, FALSE),
+                  status.last_assignment_dt
              FROM member
              LEFT JOIN spoken ON spoken.user_id = member.id
              LEFT JOIN knows ON knows.user_id = member.id
              LEFT JOIN busy ON busy.partner_id = member.partner_id
              LEFT JOIN calling ON calling.partner_id = member.partner_id
              LEFT JOIN im_livechat_operator_status status ON status.user_id = member.id""",
-        {"channel": channel.id},
+        # the module's clock (the transaction's start would drift through the simulated day)
+        {"channel": channel.id, "recent_since": datetime.utcnow() - channel_rules(env).ASSIGNMENT_BUFFER},
     )
     available = [
         row
@@ -419,14 +421,21 @@ def best_tier_members(env, channel, visitor):
     tiers, checks = channel._get_routing_tiers(), channel._get_routing_checks()
     tier_of = channel_rules(env).tier_of
     ranked = {}
+    tie_breaks = channel._get_routing_tie_breaks().values()
     for row in available:
         facts = {
             "speaks": bool(lang) and speaks(row, exact),
             "same_country": bool(country) and row[2] == country,
             "matched": len(wanted & set(row[4])),
             "requested": len(wanted),
+            "ongoing": row[5],
+            "in_call": row[6],
+            "recent": row[7],
+            "last_assignment": row[8],
         }
-        ranked.setdefault(tier_of(tiers, facts, checks), []).append(row)
+        # the row, then its place inside the tier by the module's tie-breaks
+        order = tuple(tie_break.key(facts) for tie_break in tie_breaks)
+        ranked.setdefault(tier_of(tiers, facts, checks), []).append((*row, order))
     if ranked:
         return ranked[min(ranked)]
     return []
@@ -468,7 +477,7 @@ def simulate_day(env, channel, args, expertise_ids, countries):
         total += 1
         chosen = next((row for row in expected if row[0] == decision.operator.id), None)
         good += chosen is not None
-        # inside the tier: fewest chats, then not in a call, then not given one in the last 120 s
+        # inside the tier: the tie-breaks (fewest chats, not in a call, not given one recently, a burst's order)
         in_order += chosen is not None and rank_in_tier(chosen) == min(map(rank_in_tier, expected))
         if not decision.operator:
             continue  # a miss: the checker had someone available
@@ -522,8 +531,8 @@ def simulate_day(env, channel, args, expertise_ids, countries):
 
 
 def rank_in_tier(row):
-    """(ongoing chats, in a call, given a chat in the last 120 s) of a checker row."""
-    return row[5], row[6], row[7]
+    """A checker row's place inside its tier, by the module's tie-breaks."""
+    return row[-1]
 
 
 def database_exists(db):

@@ -1,0 +1,102 @@
+from datetime import timedelta
+
+from odoo import api, fields, models
+
+from ..tools import availability_sql
+
+# the context key under which available_operator_ids leaves the limits out:
+# the routing's ranking applies them, counting the ongoing chats only once.
+# Its value is this object: no RPC caller can pass it.
+LIMITS_IN_RANKING_KEY = "livechat_limits_in_ranking"
+LIMITS_IN_RANKING = object()
+
+
+class ImLivechatChannel(models.Model):
+    """Who of a channel's operators can take a chat now (F8, F11, F13,
+    F19, F21), read in one query whatever the team's size: the kanban
+    count, the website's chat button, chatbot rules and the routing's
+    candidates."""
+
+    _inherit = "im_livechat.channel"  # pylint: disable=consider-merging-classes-inherited
+
+    # the routing's SQL keeps active users only: no ORM pass over them again
+    available_operator_ids = fields.Many2many(context={"active_test": False})
+    available_operator_count = fields.Integer("Available Operators", compute="_compute_available_operator_count")
+
+    @api.depends(
+        "user_ids.im_status",
+        "operator_inactivity_timeout",
+        "max_sessions_mode",
+        "max_sessions",
+        "block_assignment_during_call",
+    )
+    @api.depends_context(LIMITS_IN_RANKING_KEY)
+    def _compute_available_operator_ids(self):
+        """Operators who can take a chat now: present (online, active within
+        the inactivity timeout), under the limit, not blocked by a call. The
+        kanban count, the website's chat button and chatbot rules "only if no
+        operator" read this, as the routing does (which applies the limits
+        in its ranking: LIMITS_IN_RANKING_KEY)."""
+        in_ranking = self.env.context.get(LIMITS_IN_RANKING_KEY) is LIMITS_IN_RANKING
+        field = self._fields["available_operator_ids"]
+        for channel in self:
+            if isinstance(channel.id, int):
+                # straight into the cache, as the ORM stores it (ids): the
+                # assignment's relation bookkeeping (inverses, old and new
+                # pairs) has nothing to do on a field neither stored nor
+                # inverted, and costs milliseconds per thousand operators
+                operators = channel._get_routing_candidates() if in_ranking else channel._get_available_operators()
+                self.env.cache.set(channel, field, operators._ids)
+            else:  # a new record not saved yet
+                channel.available_operator_ids = channel.user_ids.filtered(lambda user: user._is_user_available())
+
+    @api.depends("available_operator_ids")
+    @api.depends_context(LIMITS_IN_RANKING_KEY)
+    def _compute_available_operator_count(self):
+        for channel in self:
+            channel.available_operator_count = len(channel.available_operator_ids)
+
+    def _get_available_operators(self, users=None):
+        """Those of `users` (default: this channel's operators) who can take
+        a chat of this channel now: present, under their limit, not blocked
+        by a call. One query."""
+        return self._read_operators(users, **self._get_capacity_limits())
+
+    def _get_present_operators(self, users=None):
+        """Those of `users` (default: this channel's operators) present now,
+        full or not (F8): the waiting line's and the board's "someone is there"."""
+        return self._read_operators(users, max_sessions=None, block_call=False, own_limits=False)
+
+    def _get_routing_candidates(self, users=None):
+        """Those of `users` (default: this channel's operators) present and
+        not blocked by a call, whatever their ongoing chats: the routing's
+        ranking applies the limits, counting the chats once."""
+        return self._read_operators(users, **{**self._get_capacity_limits(), "max_sessions": None, "own_limits": False})
+
+    def _read_operators(self, users, max_sessions, block_call, own_limits=True):
+        """The operators of availability_sql's statement, read in this transaction."""
+        self.ensure_one()
+        if (users is not None and not users) or not self._is_open():
+            return self.env["res.users"]  # nobody asked for, or closed (F21)
+        self.env.flush_all()
+        now = fields.Datetime.now()
+        timeout = self.operator_inactivity_timeout
+        self.env.cr.execute(
+            availability_sql.available_operators_sql(
+                now,
+                inactive_before=now - timedelta(minutes=timeout) if timeout else None,
+                max_sessions=max_sessions,
+                block_call=block_call,
+                channel_id=self.id if users is None else None,
+                user_ids=users.ids if users is not None else None,
+                own_limits=own_limits,
+            )
+        )
+        return self.env["res.users"].browse([user_id for (user_id,) in self.env.cr.fetchall()])
+
+    def _get_capacity_limits(self):
+        """Keyword arguments of routing_sql that say when an operator is full."""
+        return {
+            "max_sessions": self.max_sessions if self.max_sessions_mode == "limited" else None,
+            "block_call": bool(self.block_assignment_during_call),
+        }
