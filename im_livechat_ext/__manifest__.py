@@ -1,7 +1,7 @@
 {
     "name": "Live Chat Routing by Language and Expertise",
     "summary": "Route every live chat to an available operator who speaks the visitor's language and knows the subject",
-    "version": "18.0.1.8.0",
+    "version": "18.0.1.9.0",
     "category": "Website/Live Chat",
     "author": "im_livechat_ext developers",
     "website": "https://github.com/im-livechat-ext/im_livechat_ext",

@@ -110,19 +110,21 @@ class DiscussChannel(models.Model):
             lang = session.livechat_lang_id.code or lang
         return script.with_context(lang=lang).title
 
-    def _livechat_store_operator(self, store, for_visitor=False):
+    def _livechat_store_operator(self, store, for_visitor=False, stock_sent=False):
         """Adds to `store` who this chat's window shows, under their chat name
-        (where stock sends the session's operator)."""
+        (where stock sends the session's operator; with `stock_sent`, stock's
+        own _to_store did, and that is enough when they are the one shown)."""
         self.ensure_one()
         shown = self._livechat_shown_operator()
-        store.add(self, {"operator": Store.one(shown, fields=OPERATOR_FIELDS)})
+        if not (stock_sent and shown == self.sudo().livechat_operator_id):
+            store.add(self, {"operator": Store.one(shown, fields=OPERATOR_FIELDS)})
         if bot_name := self._livechat_bot_name(shown, for_visitor=for_visitor):
             store.add(shown, {"user_livechat_username": bot_name})
 
     def _to_store(self, store):
         result = super()._to_store(store)
         for session in self.filtered(lambda channel: channel.channel_type == "livechat"):
-            session._livechat_store_operator(store)
+            session._livechat_store_operator(store, stock_sent=True)
         return result
 
     def _livechat_send_shown_operator(self):

@@ -40,8 +40,10 @@ class DiscussChannelMember(models.Model):
             member.channel_id._livechat_human_joined(member.partner_id)
         if self.env.context.get(CREATING_SESSIONS) is not CREATING:
             # (a new session has its operator among its first members) is
-            # the operator of these sessions (back) in them?
-            members.channel_id.filtered(lambda c: c.channel_type == "livechat").sudo()._livechat_sync_operator_left()
+            # the operator of these sessions back in them? Only a member who
+            # is its session's operator changes that (not the visitor's guest)
+            operators_back = joining.filtered(lambda m: m.partner_id == m.channel_id.livechat_operator_id)
+            operators_back.channel_id.sudo()._livechat_sync_operator_left()
             for member in joining:
                 # back in a chat they handed over once: their window may say so again
                 member.channel_id._livechat_not_handed_over(member.partner_id)

@@ -15,6 +15,10 @@ _logger = logging.getLogger(__name__)
 REASSIGN_BATCH = 5
 # a session someone is writing to right now is tried again this much later
 BUSY_RETRY = timedelta(seconds=15)
+# what became of an unanswered chat tried for reassignment: another
+# operator took it (or it went back in line), it stays where it is, or the
+# operators who could take it are all being given chats right now
+MOVED, STAYS, BUSY = "moved", "stays", "busy"
 
 
 class DiscussChannel(models.Model):
@@ -131,8 +135,8 @@ class DiscussChannel(models.Model):
                 break
             tried += 1
             outcome = self._reassign_in_savepoint(row, now)
-            busy |= outcome is None
-            moved += outcome or 0
+            busy |= outcome == BUSY
+            moved += outcome == MOVED
         # those moved were scheduled by their hand-over
         self._trigger_unanswered_check(waiting, now)
         if busy:
@@ -142,31 +146,31 @@ class DiscussChannel(models.Model):
 
     def _reassign_in_savepoint(self, row, now):
         """One session in a savepoint of its own, rolled back (its locks
-        released at once) unless it moved: 1 moved, 0 stays, None busy."""
-        outcome = None
+        released at once) unless it moved: MOVED, STAYS or BUSY."""
+        outcome = BUSY
         stamped = operator_claim.own_stamps(self.env.cr)
         try:
             with self.env.cr.savepoint() as savepoint:
                 if self._lock_unanswered_session(row["session_id"]):
                     outcome = self.sudo().browse(row["session_id"])._reassign_unanswered(row, now)
-                if outcome != 1:
+                if outcome != MOVED:
                     savepoint.rollback()
         except TransactionRollbackError:
             # answered or opened right now: busy, tried again a little later
             _logger.debug("Live chat session %s is busy: its reassignment waits", row["session_id"])
         except Exception:  # noqa: BLE001 - one odd session never stops the others
             _logger.exception("Live chat session %s: the unanswered chat could not be reassigned", row["session_id"])
-            outcome = 0
-        if outcome != 1:
+            outcome = STAYS
+        if outcome != MOVED:
             operator_claim.forget_stamps_since(self.env.cr, stamped)
             self.env.invalidate_all()
         return outcome
 
     def _reassign_unanswered(self, row, now):
         """The next operator takes this unanswered chat (or, with nobody and a
-        waiting line, it goes back in line with its original time). Returns
-        1 when it moved, 0 when it stays, None when the operators who could
-        take it are all being given chats right now (try again)."""
+        waiting line, it goes back in line with its original time): MOVED,
+        STAYS, or BUSY when the operators who could take it are all being
+        given chats right now (try again)."""
         self.ensure_one()
         livechat = self.livechat_channel_id
         silent = self.env["res.partner"].browse(row["operator_partner_id"])
@@ -180,9 +184,9 @@ class DiscussChannel(models.Model):
             wait_for_claimed=False,
         )
         if not routing.operator and livechat._get_available_operators() - excluded:
-            return None  # free operators, but being given chats by others at this moment
+            return BUSY  # free operators, but being given chats by others at this moment
         if not routing.operator and not livechat.waiting_line:
-            return 0  # nobody else: the chat stays where it is
+            return STAYS  # nobody else: the chat stays where it is
         self.livechat_skipped_operator_ids = [Command.link(silent.id)]
         visitor = self._livechat_visitor_name()
         # the operator's internal user, active first (a partner may also
@@ -224,4 +228,4 @@ class DiscussChannel(models.Model):
                     seconds=seconds,
                 ),
             )
-        return 1
+        return MOVED

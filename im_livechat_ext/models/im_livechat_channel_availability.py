@@ -4,18 +4,13 @@ from odoo import api, fields, models
 
 from ..tools import availability_sql
 
-# the context key under which available_operator_ids leaves the limits out:
-# the routing's ranking applies them, counting the ongoing chats only once.
-# Its value is this object: no RPC caller can pass it.
-LIMITS_IN_RANKING_KEY = "livechat_limits_in_ranking"
-LIMITS_IN_RANKING = object()
-
 
 class ImLivechatChannel(models.Model):
     """Who of a channel's operators can take a chat now (F8, F11, F13,
     F19, F21), read in one query whatever the team's size: the kanban
     count, the website's chat button, chatbot rules and the routing's
-    candidates."""
+    candidates (whose ranking applies the limits again, on the new snapshot
+    the claim may rank on)."""
 
     _inherit = "im_livechat.channel"  # pylint: disable=consider-merging-classes-inherited
 
@@ -30,14 +25,12 @@ class ImLivechatChannel(models.Model):
         "max_sessions",
         "block_assignment_during_call",
     )
-    @api.depends_context(LIMITS_IN_RANKING_KEY)
     def _compute_available_operator_ids(self):
         """Operators who can take a chat now: present (online, active within
         the inactivity timeout), under the limit, not blocked by a call. The
-        kanban count, the website's chat button and chatbot rules "only if no
-        operator" read this, as the routing does (which applies the limits
-        in its ranking: LIMITS_IN_RANKING_KEY)."""
-        in_ranking = self.env.context.get(LIMITS_IN_RANKING_KEY) is LIMITS_IN_RANKING
+        kanban count, the website's chat button, chatbot rules "only if no
+        operator" and the routing's candidates all read this: another
+        module narrowing it narrows them all, as in stock."""
         field = self._fields["available_operator_ids"]
         for channel in self:
             if isinstance(channel.id, int):
@@ -45,13 +38,11 @@ class ImLivechatChannel(models.Model):
                 # assignment's relation bookkeeping (inverses, old and new
                 # pairs) has nothing to do on a field neither stored nor
                 # inverted, and costs milliseconds per thousand operators
-                operators = channel._get_routing_candidates() if in_ranking else channel._get_available_operators()
-                self.env.cache.set(channel, field, operators._ids)
+                self.env.cache.set(channel, field, channel._get_available_operators()._ids)
             else:  # a new record not saved yet
                 channel.available_operator_ids = channel.user_ids.filtered(lambda user: user._is_user_available())
 
     @api.depends("available_operator_ids")
-    @api.depends_context(LIMITS_IN_RANKING_KEY)
     def _compute_available_operator_count(self):
         for channel in self:
             channel.available_operator_count = len(channel.available_operator_ids)
@@ -66,12 +57,6 @@ class ImLivechatChannel(models.Model):
         """Those of `users` (default: this channel's operators) present now,
         full or not (F8): the waiting line's and the board's "someone is there"."""
         return self._read_operators(users, max_sessions=None, block_call=False, own_limits=False)
-
-    def _get_routing_candidates(self, users=None):
-        """Those of `users` (default: this channel's operators) present and
-        not blocked by a call, whatever their ongoing chats: the routing's
-        ranking applies the limits, counting the chats once."""
-        return self._read_operators(users, **{**self._get_capacity_limits(), "max_sessions": None, "own_limits": False})
 
     def _read_operators(self, users, max_sessions, block_call, own_limits=True):
         """The operators of availability_sql's statement, read in this transaction."""

@@ -4,10 +4,10 @@ from functools import cached_property
 
 from odoo import api, fields, models
 from odoo.http import request
+from odoo.tools import SQL
 
 from ..tools import routing_rules, routing_sql
 from . import im_livechat_operator_status as operator_claim
-from .im_livechat_channel_availability import LIMITS_IN_RANKING, LIMITS_IN_RANKING_KEY
 
 # the context key that hands a routing decision to stock code asking _get_operator
 ROUTING_DECISION_KEY = "livechat_routing_decision"
@@ -163,13 +163,11 @@ class ImLivechatChannel(models.Model):
         self.ensure_one()
         Users = self.env["res.users"]
         if users is not None:
-            candidates = self._get_routing_candidates(users)
+            candidates = self._get_available_operators(users)
         else:
-            # the stock extension point, fresh: sessions given in this
-            # transaction count; the limits are applied by the ranking
-            channel = self.with_context(**{LIMITS_IN_RANKING_KEY: LIMITS_IN_RANKING})
-            channel.invalidate_recordset(["available_operator_ids"])
-            candidates = channel.available_operator_ids
+            # stock's extension point, fresh: sessions given in this transaction count
+            self.invalidate_recordset(["available_operator_ids"])
+            candidates = self.available_operator_ids
         if not candidates:
             return RoutingDecision(Users)
         capacity = self._get_capacity_limits()
@@ -235,12 +233,24 @@ class ImLivechatChannel(models.Model):
 
     @api.model
     def _company_env(self):
-        """Routing reasons are for managers: in the company's language. Only
-        that language is read: the company partner's whole row would cost
-        more than the rest of the sentence, on every chat given."""
-        company_partner = self.env.company.partner_id
-        company_partner.fetch(["lang"])
-        return self.with_context(lang=company_partner.lang or "en_US").env
+        """Routing reasons are for managers: in the company's language (that
+        of env.company: the request's first allowed company, else the
+        user's). Read in one query, on every chat given: through the ORM,
+        the user's, the company's and its partner's rows cost more than
+        the rest of the routing of a small team."""
+        self.env["res.partner"].flush_model(["lang"])
+        allowed = self.env.context.get("allowed_company_ids") or [None]
+        self.env.cr.execute(
+            SQL(
+                """SELECT partner.lang FROM res_company company
+                     JOIN res_partner partner ON partner.id = company.partner_id
+                    WHERE company.id = COALESCE(%s, (SELECT company_id FROM res_users WHERE id = %s))""",
+                allowed[0],
+                self.env.uid,
+            )
+        )
+        row = self.env.cr.fetchone()
+        return self.with_context(lang=(row and row[0]) or "en_US").env
 
     def _routing_reason(self, winner, country_id, tiers, checks):
         """The reason sentence, for managers: in the company's language, in

@@ -227,10 +227,10 @@ def ensure_status_rows(cr, user_ids):
     some of them too (the insert fails to serialize or deadlocks), they
     are inserted one by one: only those fail, the others get their row."""
     if user_ids:
-        _all_else_each(cr, insert_status_rows_sql, user_ids)
+        _together_else_one_by_one(cr, insert_status_rows_sql, user_ids)
 
 
-def _all_else_each(cr, query_for, user_ids):
+def _together_else_one_by_one(cr, query_for, user_ids):
     """`query_for(user_ids)` in one statement; when it fails to serialize or
     deadlocks (because of some of them), `query_for([user_id])` for each,
     in the order of their ids: only those concerned fail."""
@@ -262,7 +262,9 @@ def mark_assigned(cr, user_ids):
     if user_ids:
         ensure_status_rows(cr, user_ids)
         # one whose row was deleted since our snapshot fails alone: the others keep their stamp
-        _all_else_each(cr, lambda ids: _lock_and_stamp_sql(cr, ids, skip_locked=True, first_only=False), user_ids)
+        _together_else_one_by_one(
+            cr, lambda ids: _lock_and_stamp_sql(cr, ids, skip_locked=True, first_only=False), user_ids
+        )
         # their rows may be held now: this transaction waits for no claim
         # any more (it could be waiting for itself through a claim's connection)
         data.setdefault(CLAIMS_KEY, set()).update(user_ids)

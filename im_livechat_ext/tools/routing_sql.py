@@ -92,10 +92,9 @@ def rank_operators_sql(
     ongoing, in_call, lang_code (the language that matched), same_country,
     matched_ids, has_status, own_limit (F19; None: the channel's).
     Operators at their own limit, else at `max_sessions` (the channel's;
-    None: no limit), are left out here: the chats are counted once, for the
-    limits and the ranking alike. With `block_call`, operators in a call
-    are left out too (the candidates were read from an earlier snapshot
-    when the claim ranks again). Archived expertises among `expertise_ids`
+    None: no limit), are left out here too, and with `block_call` those in
+    a call: the candidates were read from an earlier snapshot when the
+    claim ranks again. Archived expertises among `expertise_ids`
     are ignored. `chat_lang_relation`: table and columns of the settings'
     chat languages.
 
