@@ -4,13 +4,16 @@ from odoo import api, fields, models
 
 from ..tools import availability_sql
 
+# who can take a chat, as this file computes it: the routing reads its own
+# candidates unless another module overrides one of these
+OWN_AVAILABILITY = ("_compute_available_operator_ids", "_get_available_operators")
+
 
 class ImLivechatChannel(models.Model):
     """Who of a channel's operators can take a chat now (F8, F11, F13,
     F19, F21), read in one query whatever the team's size: the kanban
     count, the website's chat button, chatbot rules and the routing's
-    candidates (whose ranking applies the limits again, on the new snapshot
-    the claim may rank on)."""
+    candidates."""
 
     _inherit = "im_livechat.channel"  # pylint: disable=consider-merging-classes-inherited
 
@@ -28,9 +31,9 @@ class ImLivechatChannel(models.Model):
     def _compute_available_operator_ids(self):
         """Operators who can take a chat now: present (online, active within
         the inactivity timeout), under the limit, not blocked by a call. The
-        kanban count, the website's chat button, chatbot rules "only if no
-        operator" and the routing's candidates all read this: another
-        module narrowing it narrows them all, as in stock."""
+        kanban count, the website's chat button and chatbot rules "only if
+        no operator" read this; another module narrowing it narrows the
+        routing's candidates too (_get_routing_candidates), as in stock."""
         field = self._fields["available_operator_ids"]
         for channel in self:
             if isinstance(channel.id, int):
@@ -57,6 +60,29 @@ class ImLivechatChannel(models.Model):
         """Those of `users` (default: this channel's operators) present now,
         full or not (F8): the waiting line's and the board's "someone is there"."""
         return self._read_operators(users, max_sessions=None, block_call=False, own_limits=False)
+
+    def _get_routing_candidates(self, users=None):
+        """The routing's candidates: those of `users` (default: this
+        channel's operators) present and not blocked by a call, whatever
+        their ongoing chats, for the ranking applies the limits (counting
+        the chats once for the limits and the order alike). When another
+        module extends who can take a chat (available_operator_ids, stock's
+        extension point, or _get_available_operators), only those it keeps."""
+        capacity = {**self._get_capacity_limits(), "max_sessions": None, "own_limits": False}
+        candidates = self._read_operators(users, **capacity)
+        if candidates and self._availability_is_extended():
+            if users is None:
+                self.invalidate_recordset(["available_operator_ids"])  # fresh: this transaction's chats count
+                candidates &= self.available_operator_ids
+            else:
+                candidates &= self._get_available_operators(users)
+        return candidates
+
+    def _availability_is_extended(self):
+        """Whether a module loaded after this one overrides who can take a
+        chat (the registry's class resolves one of these methods elsewhere)."""
+        registry_class = type(self)
+        return any(getattr(registry_class, name) is not getattr(ImLivechatChannel, name) for name in OWN_AVAILABILITY)
 
     def _read_operators(self, users, max_sessions, block_call, own_limits=True):
         """The operators of availability_sql's statement, read in this transaction."""

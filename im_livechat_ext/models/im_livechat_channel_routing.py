@@ -162,12 +162,7 @@ class ImLivechatChannel(models.Model):
         `exclude_users` are never chosen."""
         self.ensure_one()
         Users = self.env["res.users"]
-        if users is not None:
-            candidates = self._get_available_operators(users)
-        else:
-            # stock's extension point, fresh: sessions given in this transaction count
-            self.invalidate_recordset(["available_operator_ids"])
-            candidates = self.available_operator_ids
+        candidates = self._get_routing_candidates(users)
         if not candidates:
             return RoutingDecision(Users)
         capacity = self._get_capacity_limits()
@@ -239,13 +234,18 @@ class ImLivechatChannel(models.Model):
         the user's, the company's and its partner's rows cost more than
         the rest of the routing of a small team."""
         self.env["res.partner"].flush_model(["lang"])
-        allowed = self.env.context.get("allowed_company_ids") or [None]
+        self.env["res.company"].flush_model(["partner_id"])
+        self.env["res.users"].flush_model(["company_id"])
+        allowed = self.env.context.get("allowed_company_ids")
+        company_id = allowed[0] if isinstance(allowed, list | tuple) and allowed else None
+        if type(company_id) is not int or not (self.env.su or company_id in self.env.user._get_company_ids()):
+            company_id = None  # none, or not one of this user's (env.company refuses it): the user's own
         self.env.cr.execute(
             SQL(
                 """SELECT partner.lang FROM res_company company
                      JOIN res_partner partner ON partner.id = company.partner_id
                     WHERE company.id = COALESCE(%s, (SELECT company_id FROM res_users WHERE id = %s))""",
-                allowed[0],
+                company_id,
                 self.env.uid,
             )
         )

@@ -37,6 +37,7 @@ class TestAnotherModuleDecidesWhoIsAvailable(FakeModelCase):
         on_holiday = self._operator("Holiday", lang="fr_FR", expertises=self.billing)
         on_holiday.login = "operator_on_holiday"
         other = self._operator("Other", lang="de_DE")
+        self.assertTrue(self.livechat._availability_is_extended(), "the routing reads the extension point")
         self.assertEqual(self.livechat.available_operator_ids, other)
         self.assertEqual(self.livechat._get_operator(lang="fr_FR", expertises=self.billing), other)
         other.login = "other_on_holiday_too"
@@ -55,6 +56,7 @@ class TestAnotherModuleAddsARule(FakeModelCase):
         speaker = self._operator("Speaker", lang="fr_FR", expertises=self.billing)
         senior = self._operator("Senior", lang="de_DE")
         senior.login = "senior_operator"
+        self.assertFalse(self.livechat._availability_is_extended(), "a rule leaves who is available alone")
         decision = self.livechat._route_visitor(lang="fr_FR", expertises=self.billing, claim=False)
         self.assertEqual(decision.operator, senior, "the added rule comes first")
         self.assertEqual(decision.reason, "Senior: senior, no ongoing chat")

@@ -374,6 +374,34 @@ class TestRouting(LivechatRoutingCase):
         decision = self.livechat.with_context(lang="es_ES")._route_visitor()
         self.assertEqual(decision.reason, "Claire: available, no ongoing chat")
 
+    def test_previous_operator_reason_names_the_expertise_they_know(self):
+        """The previous operator's tier is a check like the others: the
+        reason says it, then the expertise of the visitor's they know."""
+        claire = self._operator("Claire", expertises=self.billing)
+        self._operator("Expert", expertises=self.billing)
+        decision = self.livechat._route_visitor(previous_operator_id=claire.partner_id.id, expertises=self.billing)
+        self.assertEqual(decision.operator, claire)
+        self.assertEqual(
+            decision.reason, "Claire: previous operator of this visitor, expertise Refunds, no ongoing chat"
+        )
+
+    def test_reason_language_only_from_a_company_of_the_user(self):
+        """The reason's language follows env.company: a context naming a
+        company the user is not in (or junk) gives the user's own company,
+        never another company's language nor an error."""
+        self.env["res.lang"]._activate_lang("es_ES")
+        other = self.env["res.company"].create({"name": "Other Company"})
+        other.partner_id.lang = "es_ES"
+        self.env.company.partner_id.lang = "en_US"
+        operator = self._operator("Claire")
+        channel = self.livechat.with_user(operator)
+        for allowed in ([other.id], "x", [None], [True], {"a": 1}):
+            with self.subTest(allowed=allowed):
+                env = channel.with_context(allowed_company_ids=allowed)._company_env()
+                self.assertEqual(env.lang, "en_US")
+        operator.company_ids = [(4, other.id)]
+        self.assertEqual(channel.with_context(allowed_company_ids=[other.id])._company_env().lang, "es_ES")
+
     # ------------------------------------------------------------------
     # Cost
     # ------------------------------------------------------------------

@@ -71,7 +71,7 @@ ROUTING_CHECKS = {
     # the visitor's previous operator (stock's rule), unless in a call with
     # PREVIOUS_OPERATOR_CALL_LIMIT or more ongoing chats
     "previous_operator": RoutingCheck(
-        sql=lambda facts: facts["previous"],
+        sql=lambda facts: facts.get("previous", False),
         holds=lambda facts: bool(facts.get("previous")),
         phrase=lambda env, names: env._("previous operator of this visitor"),
     ),

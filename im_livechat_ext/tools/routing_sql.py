@@ -18,7 +18,7 @@ from .availability_sql import (
     ongoing_sessions_sql,
 )
 from .claim_sql import STATUS_TABLE
-from .routing_rules import ASSIGNMENT_BUFFER, PREVIOUS_OPERATOR_CALL_LIMIT, lang_base, tier_sql
+from .routing_rules import ASSIGNMENT_BUFFER, PREVIOUS_OPERATOR_CALL_LIMIT, TIE_BREAKS, lang_base, tier_sql
 
 # operators ranked per selection: the best one and those the claim goes on to
 # when the best ones are being given a chat by concurrent transactions
@@ -75,7 +75,7 @@ def rank_operators_sql(
     user_ids,
     tiers,
     checks,
-    tie_breaks,
+    tie_breaks=None,
     lang=None,
     country_id=None,
     expertise_ids=(),
@@ -92,9 +92,10 @@ def rank_operators_sql(
     ongoing, in_call, lang_code (the language that matched), same_country,
     matched_ids, has_status, own_limit (F19; None: the channel's).
     Operators at their own limit, else at `max_sessions` (the channel's;
-    None: no limit), are left out here too, and with `block_call` those in
-    a call: the candidates were read from an earlier snapshot when the
-    claim ranks again. Archived expertises among `expertise_ids`
+    None: no limit), are left out here: the chats are counted once, for the
+    limits and the ranking alike. With `block_call`, operators in a call
+    are left out too (the candidates were read from an earlier snapshot
+    when the claim ranks again). Archived expertises among `expertise_ids`
     are ignored. `chat_lang_relation`: table and columns of the settings'
     chat languages.
 
@@ -105,6 +106,7 @@ def rank_operators_sql(
     partner; no expertise: no expertises) and no nested steps: with a small
     team, planning the query costs more than running it."""
     lang = lang or None
+    tie_breaks = TIE_BREAKS if tie_breaks is None else tie_breaks
     ids = int_array(user_ids)
     joins = []
     if lang or country_id:

@@ -3,7 +3,6 @@ routed by the module, each checked against an independent reading of the
 facts ranked by the module's own rules (predicates, tiers and tie-breaks)."""
 
 import random
-from datetime import datetime
 
 from bench_data import COUNTRIES, VISITOR_LANGS
 
@@ -13,6 +12,13 @@ def channel_rules(env):
     from odoo.addons.im_livechat_ext.tools import routing_rules  # noqa: PLC0415
 
     return routing_rules
+
+
+def module_now():
+    """The clock the routing reads (Odoo's, to the second)."""
+    from odoo import fields  # noqa: PLC0415 (importable once Odoo is on the path)
+
+    return fields.Datetime.now()
 
 
 def best_tier_members(env, channel, visitor):
@@ -57,7 +63,7 @@ def best_tier_members(env, channel, visitor):
              LEFT JOIN calling ON calling.partner_id = member.partner_id
              LEFT JOIN im_livechat_operator_status status ON status.user_id = member.id""",
         # the module's clock (the transaction's start would drift through the simulated day)
-        {"channel": channel.id, "recent_since": datetime.utcnow() - channel_rules(env).ASSIGNMENT_BUFFER},
+        {"channel": channel.id, "recent_since": module_now() - channel_rules(env).ASSIGNMENT_BUFFER},
     )
     available = [
         row
