@@ -71,18 +71,22 @@ class ImLivechatChannel(models.Model):
         capacity = {**self._get_capacity_limits(), "max_sessions": None, "own_limits": False}
         candidates = self._read_operators(users, **capacity)
         if candidates and self._availability_is_extended():
-            if users is None:
-                self.invalidate_recordset(["available_operator_ids"])  # fresh: this transaction's chats count
-                candidates &= self.available_operator_ids
-            else:
+            if users is not None:
                 candidates &= self._get_available_operators(users)
+            if channel_operators := candidates & self.user_ids:
+                # as the channel's extension point says, fresh (this transaction's chats count)
+                self.invalidate_recordset(["available_operator_ids"])
+                candidates -= channel_operators - self.with_prefetch().available_operator_ids
         return candidates
 
     def _availability_is_extended(self):
         """Whether a module loaded after this one overrides who can take a
-        chat (the registry's class resolves one of these methods elsewhere)."""
+        chat (the registry's class resolves one of these methods elsewhere,
+        or the field is computed by another method)."""
         registry_class = type(self)
-        return any(getattr(registry_class, name) is not getattr(ImLivechatChannel, name) for name in OWN_AVAILABILITY)
+        return self._fields["available_operator_ids"].compute != "_compute_available_operator_ids" or any(
+            getattr(registry_class, name) is not getattr(ImLivechatChannel, name) for name in OWN_AVAILABILITY
+        )
 
     def _read_operators(self, users, max_sessions, block_call, own_limits=True):
         """The operators of availability_sql's statement, read in this transaction."""

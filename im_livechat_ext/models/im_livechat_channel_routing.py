@@ -239,12 +239,18 @@ class ImLivechatChannel(models.Model):
         allowed = self.env.context.get("allowed_company_ids")
         company_id = allowed[0] if isinstance(allowed, list | tuple) and allowed else None
         if type(company_id) is not int or not (self.env.su or company_id in self.env.user._get_company_ids()):
-            company_id = None  # none, or not one of this user's (env.company refuses it): the user's own
+            company_id = None  # none, or not one of this user's (env.company refuses it)
+        # that company's language, else (none, or no such company) the user's company's
         self.env.cr.execute(
             SQL(
-                """SELECT partner.lang FROM res_company company
-                     JOIN res_partner partner ON partner.id = company.partner_id
-                    WHERE company.id = COALESCE(%s, (SELECT company_id FROM res_users WHERE id = %s))""",
+                """SELECT COALESCE(
+                       (SELECT partner.lang FROM res_company company
+                          JOIN res_partner partner ON partner.id = company.partner_id
+                         WHERE company.id = %s),
+                       (SELECT partner.lang FROM res_users users
+                          JOIN res_company company ON company.id = users.company_id
+                          JOIN res_partner partner ON partner.id = company.partner_id
+                         WHERE users.id = %s))""",
                 company_id,
                 self.env.uid,
             )

@@ -40,6 +40,7 @@ class TestAnotherModuleDecidesWhoIsAvailable(FakeModelCase):
         self.assertTrue(self.livechat._availability_is_extended(), "the routing reads the extension point")
         self.assertEqual(self.livechat.available_operator_ids, other)
         self.assertEqual(self.livechat._get_operator(lang="fr_FR", expertises=self.billing), other)
+        self.assertEqual(self.livechat._get_operator(users=on_holiday | other), other, "a /transfer's list too")
         other.login = "other_on_holiday_too"
         self.assertFalse(self.livechat._get_operator(lang="fr_FR"), "nobody available: nobody")
 
