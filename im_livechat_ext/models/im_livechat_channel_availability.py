@@ -66,18 +66,20 @@ class ImLivechatChannel(models.Model):
         channel's operators) present and not blocked by a call, whatever
         their ongoing chats, for the ranking applies the limits (counting
         the chats once for the limits and the order alike). When another
-        module extends who can take a chat (available_operator_ids, stock's
-        extension point, or _get_available_operators), only those it keeps."""
-        capacity = {**self._get_capacity_limits(), "max_sessions": None, "own_limits": False}
-        candidates = self._read_operators(users, **capacity)
-        if candidates and self._availability_is_extended():
-            if users is not None:
-                candidates &= self._get_available_operators(users)
-            if channel_operators := candidates & self.user_ids:
-                # as the channel's extension point says, fresh (this transaction's chats count)
-                self.invalidate_recordset(["available_operator_ids"])
-                candidates -= channel_operators - self.with_prefetch().available_operator_ids
-        return candidates
+        module decides who can take a chat (an override of
+        available_operator_ids, stock's extension point, or of
+        _get_available_operators), those it says, whom the ranking holds to
+        the limits all the same."""
+        if not self._availability_is_extended():
+            capacity = {**self._get_capacity_limits(), "max_sessions": None, "own_limits": False}
+            return self._read_operators(users, **capacity)
+        # fresh: the chats given in this transaction count
+        self.invalidate_recordset(["available_operator_ids"])
+        if users is None:
+            return self.with_prefetch().available_operator_ids
+        candidates = self._get_available_operators(users)
+        # those of them who are this channel's operators: as its extension point says
+        return candidates - ((candidates & self.user_ids) - self.with_prefetch().available_operator_ids)
 
     def _availability_is_extended(self):
         """Whether a module loaded after this one overrides who can take a

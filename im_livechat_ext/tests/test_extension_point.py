@@ -63,3 +63,23 @@ class TestAnotherModuleAddsARule(FakeModelCase):
         self.assertEqual(decision.reason, "Senior: senior, no ongoing chat")
         senior.login = "junior_operator"
         self.assertEqual(self.livechat._get_operator(lang="fr_FR", expertises=self.billing), speaker)
+
+
+@tagged("post_install", "-at_install")
+class TestAnotherModuleWidensWhoIsAvailable(LivechatRoutingCase):
+    """Stock's own tests replace the compute with "every operator of the
+    channel", presence or not: the routing takes whom it says, and still
+    holds them to the limits."""
+
+    def test_routing_takes_whom_the_extension_point_says(self):
+        offline = self._operator("Offline", status="offline")
+
+        def every_operator(channels):
+            for channel in channels:
+                channel.available_operator_ids = channel.user_ids
+
+        self.patch(type(self.livechat), "_compute_available_operator_ids", every_operator)
+        self.assertEqual(self.livechat._get_operator(), offline)
+        self.livechat.write({"max_sessions_mode": "limited", "max_sessions": 1})
+        self._chat(offline)
+        self.assertFalse(self.livechat._get_operator(), "at the limit: nobody, whoever says she is available")
