@@ -167,6 +167,8 @@ def main():
         # another visitor waits in line and writes; Claire's own limit is
         # raised (a freed slot): she joins, below what the visitor wrote
         joined_line = full_line_channel_id(args, session_id, max_wait=0, name="Support line")
+        # a new visitor: no cookie, nor the last visitor's chat kept in the browser's storage
+        browser.call("Runtime.evaluate", expression="localStorage.clear(); sessionStorage.clear()")
         browser.call("Network.clearBrowserCookies")
         browser.call("Page.navigate", url=f"{args.url}/im_livechat/support/{joined_line}")
         time.sleep(8)  # a new visitor: the page and its chat button load from scratch
