@@ -32,7 +32,7 @@ class ImLivechatChannel(models.Model):
         """Operators who can take a chat now: present (online, active within
         the inactivity timeout), under the limit, not blocked by a call. The
         kanban count, the website's chat button and chatbot rules "only if
-        no operator" read this; another module narrowing it narrows the
+        no operator" read this; another module overriding it decides the
         routing's candidates too (_get_routing_candidates), as in stock."""
         field = self._fields["available_operator_ids"]
         for channel in self:
